@@ -1,0 +1,38 @@
+/*  =========================================================================
+    cmp_classes - private umbrella header of the daemon
+
+    Includes the public API and every class of the daemon, in dependency
+    order. Nothing here is installed.
+    =========================================================================
+*/
+
+#ifndef CMP_CLASSES_H_INCLUDED
+#define CMP_CLASSES_H_INCLUDED
+
+#include "complaint.h"
+
+//  Fallible functions whose result must be checked (PgBouncer _MUSTCHECK)
+#define CMP_MUSTCHECK __attribute__ ((warn_unused_result))
+
+//  Daemon version, reported by --version and STATUS
+#define CMP_DAEMON_VERSION "0.1.0"
+
+typedef struct _cmp_store_t cmp_store_t;
+typedef struct _cmp_config_t cmp_config_t;
+typedef struct _cmp_intake_t cmp_intake_t;
+typedef struct _cmp_server_t cmp_server_t;
+
+#include "cmp_store.h"
+#include "cmp_config.h"
+#include "cmp_intake.h"
+#include "cmp_server.h"
+#include "cmp_sd.h"
+
+//  Wall-clock time in milliseconds since the Unix epoch
+int64_t cmp_clock_now (void);
+
+//  The self tests of the daemon's classes, in dependency order
+void cmp_config_test (bool verbose);
+void cmp_intake_test (bool verbose);
+
+#endif

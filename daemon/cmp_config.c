@@ -1,0 +1,409 @@
+/*  =========================================================================
+    cmp_config - the daemon's configuration
+
+    The table s_keys is the one list of configuration keys. complaintd.conf
+    and README.md document each of them; `make check` fails when one is
+    missing there (tests/check-config-doc.sh reads this table).
+    =========================================================================
+*/
+
+#include "cmp_classes.h"
+
+typedef enum {
+    T_STRING, //  Any UTF-8 string
+    T_NUMBER, //  Non-negative integer, with optional K, M, G, T suffix
+    T_BOOL    //  true/false, yes/no, 1/0
+} s_type_t;
+
+typedef struct {
+    const char *key;          //  ZPL path
+    s_type_t type;            //  Value type
+    const char *fallback;     //  Default value
+    int64_t min;              //  Smallest number allowed
+    int64_t max;              //  Largest number allowed
+    bool reloadable;          //  SIGHUP applies a change
+    const char *doc;          //  One line of documentation
+} s_key_t;
+
+#define KEY_MAX INT64_MAX
+
+static const s_key_t s_keys[] = {
+    {"server/intake", T_STRING, "tcp://127.0.0.1:7470", 0, 0, false,
+     "ROUTER endpoint for channel adapters (SUBMIT, HEALTH)"},
+    {"server/api", T_STRING, "tcp://127.0.0.1:7471", 0, 0, false,
+     "ROUTER endpoint for tools (GET, LIST, REPLAY, HEALTH)"},
+    {"server/events", T_STRING, "tcp://127.0.0.1:7472", 0, 0, false,
+     "PUB endpoint where every stored event is published"},
+    {"server/batch_max", T_NUMBER, "512", 1, 65536, true,
+     "most requests applied in one write transaction"},
+    {"server/verbose", T_BOOL, "false", 0, 0, true,
+     "log every request at debug level"},
+    {"store/path", T_STRING, "complaintd-data", 0, 0, false,
+     "directory of the LMDB environment (created if missing)"},
+    {"store/map_size", T_NUMBER, "64M", 1048576, KEY_MAX, false,
+     "initial LMDB map size; the map doubles by itself when full"},
+    {"store/map_max", T_NUMBER, "0", 0, KEY_MAX, false,
+     "largest map size the store may grow to; 0 means no limit"},
+    {"limits/max_request", T_NUMBER, "65536", 4096, 16777216, false,
+     "largest request body in bytes; larger ones get TOO_LARGE"},
+    {"limits/description", T_NUMBER, "16384", 1, 1048576, true,
+     "largest description in bytes"},
+    {"limits/demands", T_NUMBER, "4096", 1, 1048576, true,
+     "largest demands text in bytes"},
+    {"limits/text", T_NUMBER, "200", 1, 4096, true,
+     "largest name, relation, department, staff or location in bytes"},
+    {"limits/attachments", T_NUMBER, "16", 0, 1024, true,
+     "most attachment URIs per complaint"},
+    {"limits/tags", T_NUMBER, "32", 0, 1024, true,
+     "most tags per complaint"},
+    {"list/page_max", T_NUMBER, "500", 1, 4096, true,
+     "largest page a LIST may ask for"},
+    {"events/replay_max", T_NUMBER, "1000", 1, 4096, true,
+     "largest page a REPLAY may ask for"},
+    {NULL, T_STRING, NULL, 0, 0, false, NULL}};
+
+//  Structure of our class
+
+struct _cmp_config_t {
+    zhashx_t *values;         //  key -> value string (owned)
+    char *filename;           //  File loaded, or NULL
+};
+
+static const s_key_t *
+s_key (const char *key)
+{
+    for (int index = 0; s_keys[index].key; index++)
+        if (streq (s_keys[index].key, key))
+            return &s_keys[index];
+    return NULL;
+}
+
+//  Parse a number with an optional K/M/G/T suffix (powers of 1024)
+static int
+s_parse_number (const char *value, int64_t *result)
+{
+    char *end;
+    errno = 0;
+    if (!isdigit ((unsigned char) *value))
+        return -1;
+    unsigned long long number = strtoull (value, &end, 10);
+    if (errno)
+        return -1;
+    unsigned long long scale = 1;
+    if (*end) {
+        switch (toupper ((unsigned char) *end)) {
+            case 'K': scale = 1ULL << 10; break;
+            case 'M': scale = 1ULL << 20; break;
+            case 'G': scale = 1ULL << 30; break;
+            case 'T': scale = 1ULL << 40; break;
+            default: return -1;
+        }
+        if (end [1])
+            return -1;
+    }
+    if (number > (unsigned long long) INT64_MAX / scale)
+        return -1;
+    *result = (int64_t) (number * scale);
+    return 0;
+}
+
+static int
+s_parse_bool (const char *value, bool *result)
+{
+    if (streq (value, "true") || streq (value, "yes") || streq (value, "1"))
+        *result = true;
+    else
+    if (streq (value, "false") || streq (value, "no") || streq (value, "0"))
+        *result = false;
+    else
+        return -1;
+    return 0;
+}
+
+//  Check one value; log the problem with its origin and return -1
+static int
+s_check (const s_key_t *key, const char *value, const char *origin)
+{
+    if (key->type == T_NUMBER) {
+        int64_t number;
+        if (s_parse_number (value, &number)) {
+            zsys_error ("%s: %s: \"%s\" is not a number (digits with an "
+                        "optional K, M, G or T suffix)",
+                        origin, key->key, value);
+            return -1;
+        }
+        if (number < key->min || number > key->max) {
+            zsys_error ("%s: %s: %s is out of range (%" PRId64 " to %" PRId64
+                        ")",
+                        origin, key->key, value, key->min, key->max);
+            return -1;
+        }
+    }
+    else
+    if (key->type == T_BOOL) {
+        bool flag;
+        if (s_parse_bool (value, &flag)) {
+            zsys_error ("%s: %s: \"%s\" is not true or false", origin,
+                        key->key, value);
+            return -1;
+        }
+    }
+    else
+    if (*value == 0) {
+        zsys_error ("%s: %s: must not be empty", origin, key->key);
+        return -1;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Create a configuration with every default
+
+cmp_config_t *
+cmp_config_new (void)
+{
+    cmp_config_t *self = (cmp_config_t *) zmalloc (sizeof (cmp_config_t));
+    assert (self);
+    self->values = zhashx_new ();
+    assert (self->values);
+    zhashx_set_duplicator (self->values, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (self->values, (zhashx_destructor_fn *) zstr_free);
+    for (int index = 0; s_keys[index].key; index++)
+        zhashx_insert (self->values, s_keys[index].key,
+                       (void *) s_keys[index].fallback);
+    return self;
+}
+
+void
+cmp_config_destroy (cmp_config_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        cmp_config_t *self = *self_p;
+        zhashx_destroy (&self->values);
+        zstr_free (&self->filename);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+cmp_config_set (cmp_config_t *self, const char *key, const char *value)
+{
+    assert (self);
+    const s_key_t *entry = s_key (key);
+    if (!entry) {
+        zsys_error ("%s: unknown configuration key", key);
+        return -1;
+    }
+    if (s_check (entry, value, "command line"))
+        return -1;
+    zhashx_update (self->values, key, (void *) value);
+    return 0;
+}
+
+//  Walk the tree: every leaf must be a known key with a valid value
+static int
+s_walk (cmp_config_t *self, zconfig_t *node, const char *prefix,
+        const char *filename, int *errors)
+{
+    for (zconfig_t *child = zconfig_child (node); child;
+         child = zconfig_next (child)) {
+        char path [256];
+        snprintf (path, sizeof (path), "%s%s%s", prefix, *prefix ? "/" : "",
+                  zconfig_name (child));
+        if (zconfig_child (child)) {
+            if (zconfig_value (child) && *zconfig_value (child)) {
+                zsys_error ("%s: %s: a section cannot have a value", filename,
+                            path);
+                (*errors)++;
+            }
+            s_walk (self, child, path, filename, errors);
+            continue;
+        }
+        const s_key_t *entry = s_key (path);
+        if (!entry) {
+            zsys_error ("%s: %s: unknown configuration key", filename, path);
+            (*errors)++;
+            continue;
+        }
+        const char *value = zconfig_value (child);
+        if (s_check (entry, value ? value : "", filename))
+            (*errors)++;
+        else
+            zhashx_update (self->values, entry->key, (void *) value);
+    }
+    return 0;
+}
+
+int
+cmp_config_load (cmp_config_t *self, const char *filename)
+{
+    assert (self);
+    assert (filename);
+    if (!zsys_file_exists (filename)) {
+        zsys_error ("%s: cannot read the configuration file: %s", filename,
+                    strerror (errno ? errno : ENOENT));
+        return -1;
+    }
+    zconfig_t *root = zconfig_load (filename);
+    if (!root) {
+        zsys_error ("%s: not a valid ZPL file (indent with 4 spaces, "
+                    "\"key = value\" lines)",
+                    filename);
+        return -1;
+    }
+    int errors = 0;
+    s_walk (self, root, "", filename, &errors);
+    zconfig_destroy (&root);
+    zstr_free (&self->filename);
+    self->filename = strdup (filename);
+    return errors ? -1 : 0;
+}
+
+const char *
+cmp_config_string (cmp_config_t *self, const char *key)
+{
+    assert (self);
+    const char *value = (const char *) zhashx_lookup (self->values, key);
+    assert (value);             //  Unknown key: a programmer error
+    return value;
+}
+
+int64_t
+cmp_config_number (cmp_config_t *self, const char *key)
+{
+    const s_key_t *entry = s_key (key);
+    assert (entry && entry->type == T_NUMBER);
+    int64_t number = 0;
+    int rc = s_parse_number (cmp_config_string (self, key), &number);
+    assert (rc == 0);           //  Checked when set
+    return number;
+}
+
+bool
+cmp_config_bool (cmp_config_t *self, const char *key)
+{
+    const s_key_t *entry = s_key (key);
+    assert (entry && entry->type == T_BOOL);
+    bool flag = false;
+    int rc = s_parse_bool (cmp_config_string (self, key), &flag);
+    assert (rc == 0);
+    return flag;
+}
+
+const char *
+cmp_config_filename (cmp_config_t *self)
+{
+    assert (self);
+    return self->filename;
+}
+
+int
+cmp_config_unreloadable_changes (cmp_config_t *self, cmp_config_t *other)
+{
+    int changes = 0;
+    for (int index = 0; s_keys[index].key; index++) {
+        const char *key = s_keys[index].key;
+        if (!s_keys[index].reloadable
+            && !streq (cmp_config_string (self, key),
+                       cmp_config_string (other, key))) {
+            zsys_warning ("%s changed from \"%s\" to \"%s\"; it takes effect "
+                          "only at restart",
+                          key, cmp_config_string (self, key),
+                          cmp_config_string (other, key));
+            changes++;
+        }
+    }
+    return changes;
+}
+
+void
+cmp_config_print_keys (FILE *file)
+{
+    for (int index = 0; s_keys[index].key; index++)
+        fprintf (file, "%s = %s%s  # %s\n", s_keys[index].key,
+                 s_keys[index].fallback,
+                 s_keys[index].reloadable ? "  (reloadable)" : "",
+                 s_keys[index].doc);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+void
+cmp_config_test (bool verbose)
+{
+    printf (" * cmp_config: ");
+    if (verbose)
+        printf ("\n");
+    else
+        zsys_set_logstream (NULL);
+
+    //  @selftest
+    cmp_config_t *self = cmp_config_new ();
+    assert (self);
+    assert (streq (cmp_config_string (self, "server/intake"),
+                   "tcp://127.0.0.1:7470"));
+    assert (cmp_config_number (self, "store/map_size") == 64 * 1024 * 1024);
+    assert (cmp_config_bool (self, "server/verbose") == false);
+    assert (cmp_config_filename (self) == NULL);
+
+    int rc = cmp_config_set (self, "store/path", "/tmp/x");
+    assert (rc == 0);
+    rc = cmp_config_set (self, "store/nothing", "1");
+    assert (rc == -1);
+    rc = cmp_config_set (self, "server/batch_max", "0");
+    assert (rc == -1);
+    rc = cmp_config_set (self, "server/batch_max", "12x");
+    assert (rc == -1);
+    rc = cmp_config_set (self, "server/verbose", "maybe");
+    assert (rc == -1);
+
+    const char *path = "tests/selftest-rw/cmp_config.cfg";
+    zsys_dir_create ("tests/selftest-rw");
+    FILE *file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "#   A test file\n"
+                   "server\n"
+                   "    batch_max = 64\n"
+                   "    verbose = yes\n"
+                   "store\n"
+                   "    map_size = 2G\n");
+    fclose (file);
+    rc = cmp_config_load (self, path);
+    assert (rc == 0);
+    assert (cmp_config_number (self, "server/batch_max") == 64);
+    assert (cmp_config_bool (self, "server/verbose"));
+    assert (cmp_config_number (self, "store/map_size") == 2LL << 30);
+    assert (streq (cmp_config_filename (self), path));
+
+    //  A reload that changes a fixed key is reported
+    cmp_config_t *other = cmp_config_new ();
+    rc = cmp_config_set (other, "store/path", "/tmp/x");
+    assert (rc == 0);
+    assert (cmp_config_unreloadable_changes (self, other) == 1);
+    cmp_config_destroy (&other);
+
+    //  Every error in a file is reported
+    file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "server\n"
+                   "    batch_max = lots\n"
+                   "    colour = blue\n"
+                   "limits\n"
+                   "    tags = 99999\n");
+    fclose (file);
+    other = cmp_config_new ();
+    rc = cmp_config_load (other, path);
+    assert (rc == -1);
+    cmp_config_destroy (&other);
+    rc = cmp_config_load (self, "tests/selftest-rw/no-such-file.cfg");
+    assert (rc == -1);
+    zsys_file_delete (path);
+    cmp_config_destroy (&self);
+    assert (self == NULL);
+    //  @end
+    zsys_set_logstream (stderr);
+    printf ("OK\n");
+}

@@ -1,0 +1,731 @@
+/*  =========================================================================
+    cmp_server - the daemon: sockets, the batch, and one event loop
+
+    s_handle_intake drains what the intake socket holds (up to
+    server/batch_max requests), answers bad requests at once, registers the
+    rest in one write transaction, commits once, then replies and publishes.
+    A full map is grown and the batch redone; any other storage failure
+    stops the daemon without acknowledging anything of the batch (LMDB may
+    refuse every later transaction after such a failure), and its
+    supervisor restarts it.
+
+    s_handle_api answers reads at once from a read transaction.
+    =========================================================================
+*/
+
+#include <sys/signalfd.h>
+
+#include "cmp_classes.h"
+
+//  Most frames a request may have: identity, up to 7 envelope frames, body
+#define FRAMES_MAX 9
+
+//  One request of the batch in hand
+typedef struct {
+    zmsg_t *envelope;         //  Routing frames, returned with the reply
+    cmp_proto_t *request;     //  The decoded SUBMIT
+    cmp_proto_t *reply;       //  SUBMITTED or ERROR, once registered
+    zchunk_t *event;          //  Stored event to publish, or NULL
+} s_pending_t;
+
+//  Structure of our class
+
+struct _cmp_server_t {
+    cmp_config_t *config;     //  Running configuration
+    cmp_store_t *store;       //  LMDB store
+    cmp_intake_t *intake;     //  Intake checks and registration
+    zloop_t *loop;            //  The one event loop
+    zsock_t *intake_socket;   //  ROUTER for channel adapters
+    zsock_t *api_socket;      //  ROUTER for tools
+    zsock_t *events_socket;   //  PUB for workers
+    int signal_fd;            //  signalfd for TERM, INT, HUP
+    int64_t started;          //  Monotonic start time, ms
+    bool failed;              //  A storage failure stopped the loop
+    bool verbose;             //  server/verbose
+    size_t batch_max;         //  server/batch_max
+    size_t max_request;       //  limits/max_request
+    size_t page_max;          //  list/page_max
+    size_t replay_max;        //  events/replay_max
+    s_pending_t *batch;       //  Requests of the batch in hand
+    size_t batch_size;        //  Entries used in batch
+    size_t batch_alloc;       //  Entries allocated in batch
+};
+
+int64_t
+cmp_clock_now (void)
+{
+    return zclock_time ();
+}
+
+//  Take the reloadable settings from the configuration
+static void
+s_configure (cmp_server_t *self)
+{
+    self->verbose = cmp_config_bool (self->config, "server/verbose");
+    self->batch_max = (size_t) cmp_config_number (self->config,
+                                                  "server/batch_max");
+    self->page_max = (size_t) cmp_config_number (self->config,
+                                                 "list/page_max");
+    self->replay_max = (size_t) cmp_config_number (self->config,
+                                                   "events/replay_max");
+    if (self->batch_alloc < self->batch_max) {
+        self->batch = (s_pending_t *) realloc (
+            self->batch, self->batch_max * sizeof (s_pending_t));
+        assert (self->batch);
+        self->batch_alloc = self->batch_max;
+    }
+    if (self->intake)
+        cmp_intake_configure (self->intake, self->config);
+}
+
+//  Bind one socket, logging the endpoint (or the fd systemd passed)
+static zsock_t *
+s_bind (int type, const char *endpoint, int maxmsgsize)
+{
+    zsock_t *socket = zsock_new (type);
+    assert (socket);
+    if (maxmsgsize)
+        zsock_set_maxmsgsize (socket, maxmsgsize);
+    //  Let the last replies go out when we stop
+    zsock_set_linger (socket, 1000);
+    if (type == ZMQ_PUB)
+        zsock_set_sndhwm (socket, 100000);
+    if (zsock_bind (socket, "%s", endpoint) == -1) {
+        zsys_error ("cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&socket);
+        return NULL;
+    }
+    if (zsock_use_fd (socket) > 0)
+        zsys_info ("%s: socket fd %d from the service manager", endpoint,
+                   zsock_use_fd (socket));
+    else
+        zsys_info ("bound %s", zsock_endpoint (socket));
+    return socket;
+}
+
+//  Receive one request if one is waiting, without blocking
+static zmsg_t *
+s_recv_nowait (zsock_t *socket)
+{
+    if (!(zsock_events (socket) & ZMQ_POLLIN))
+        return NULL;
+    return zmsg_recv (socket);
+}
+
+//  Send reply after the envelope; destroys both
+static void
+s_send (zsock_t *socket, zmsg_t **envelope_p, cmp_proto_t **reply_p)
+{
+    zframe_t *frame = cmp_proto_encode (*reply_p);
+    zmsg_append (*envelope_p, &frame);
+    zmsg_send (envelope_p, socket);
+    cmp_proto_destroy (reply_p);
+}
+
+static void
+s_send_error (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
+              uint64_t request_id, int status, const char *field,
+              const char *text)
+{
+    zsys_warning ("refused request %" PRIu64 ": %d %s", request_id, status,
+                  text);
+    (void) self;
+    cmp_proto_t *reply = cmp_proto_new_error (request_id, status, field, text);
+    s_send (socket, envelope_p, &reply);
+}
+
+//  Split the body from the envelope. Returns the body, or NULL if the
+//  message has no usable shape (it is then destroyed).
+static zframe_t *
+s_take_body (zmsg_t **msg_p)
+{
+    size_t frames = zmsg_size (*msg_p);
+    if (frames < 2 || frames > FRAMES_MAX) {
+        zsys_warning ("dropped a message of %zu frames (1 to %d allowed)",
+                      frames - 1, FRAMES_MAX - 1);
+        zmsg_destroy (msg_p);
+        return NULL;
+    }
+    zframe_t *body = zmsg_last (*msg_p);
+    zmsg_remove (*msg_p, body);
+    return body;
+}
+
+//  Decode a body, answering any fault. Returns the request or NULL.
+static cmp_proto_t *
+s_decode (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
+          zframe_t **body_p)
+{
+    zframe_t *body = *body_p;
+    cmp_proto_t *request = NULL;
+    if (zframe_size (body) > self->max_request) {
+        char text [160];
+        snprintf (text, sizeof (text),
+                  "body of %zu bytes is over the limit of %zu bytes "
+                  "(limits/max_request)",
+                  zframe_size (body), self->max_request);
+        s_send_error (self, socket, envelope_p, 0, CMP_STATUS_TOO_LARGE, NULL,
+                      text);
+    }
+    else {
+        cmp_proto_fault_t fault;
+        request = cmp_proto_decode (zframe_data (body), zframe_size (body),
+                                    &fault);
+        if (!request)
+            s_send_error (self, socket, envelope_p, fault.request_id,
+                          fault.status, fault.field, fault.text);
+        else
+        if (self->verbose)
+            zsys_debug ("request %" PRIu64 ": %s (%zu bytes)",
+                        cmp_proto_request_id (request),
+                        cmp_proto_command (request), zframe_size (body));
+    }
+    zframe_destroy (body_p);
+    return request;
+}
+
+static void
+s_reply_status (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
+                cmp_proto_t *request)
+{
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_STATUS);
+    cmp_proto_set_request_id (reply, cmp_proto_request_id (request));
+    cmp_proto_set_software (reply, CMP_DAEMON_VERSION);
+    cmp_proto_set_protocol (reply, CMP_PROTO_VERSION);
+    cmp_proto_set_uptime (reply, zclock_mono () - self->started);
+    cmp_proto_set_last_seq (reply, cmp_store_last_seq (self->store));
+    cmp_proto_set_complaints (reply, cmp_store_count (self->store));
+    s_send (socket, envelope_p, &reply);
+}
+
+static void
+s_reply_not_served (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
+                    cmp_proto_t *request, const char *endpoint)
+{
+    char text [128];
+    snprintf (text, sizeof (text), "type: %s is not served on the %s endpoint",
+              cmp_proto_command (request), endpoint);
+    s_send_error (self, socket, envelope_p, cmp_proto_request_id (request),
+                  CMP_STATUS_NOT_SUPPORTED, "type", text);
+}
+
+//  --------------------------------------------------------------------------
+//  The batch: register, commit once, then reply and publish
+
+static void
+s_batch_reset_results (cmp_server_t *self)
+{
+    for (size_t index = 0; index < self->batch_size; index++) {
+        cmp_proto_destroy (&self->batch[index].reply);
+        zchunk_destroy (&self->batch[index].event);
+    }
+}
+
+static void
+s_batch_clear (cmp_server_t *self)
+{
+    s_batch_reset_results (self);
+    for (size_t index = 0; index < self->batch_size; index++) {
+        zmsg_destroy (&self->batch[index].envelope);
+        cmp_proto_destroy (&self->batch[index].request);
+    }
+    self->batch_size = 0;
+}
+
+//  Apply the batch in one transaction. Returns 0 when committed, -1 when
+//  not; self->failed tells whether the failure is fatal.
+static int
+s_batch_commit (cmp_server_t *self, int64_t now)
+{
+    while (true) {
+        if (cmp_store_begin (self->store))
+            break;
+        bool stored = true;
+        for (size_t index = 0; index < self->batch_size && stored; index++) {
+            s_pending_t *pending = &self->batch[index];
+            stored = cmp_intake_register (self->intake, self->store,
+                                          pending->request, now,
+                                          &pending->reply, &pending->event)
+                     == 0;
+        }
+        if (stored && cmp_store_commit (self->store) == 0)
+            return 0;
+        cmp_store_abort (self->store);
+        s_batch_reset_results (self);
+        if (!cmp_store_full (self->store))
+            break;
+        if (cmp_store_grow (self->store))
+            return -1;          //  At store/map_max: not fatal
+    }
+    zsys_error ("storage failure: stopping without acknowledging the %zu "
+                "requests in hand",
+                self->batch_size);
+    self->failed = true;
+    return -1;
+}
+
+static void
+s_publish (cmp_server_t *self, zchunk_t **event_p)
+{
+    cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
+    cmp_proto_add_raw (event, event_p);
+    zframe_t *body = cmp_proto_encode (event);
+    zstr_sendm (self->events_socket, CMP_TOPIC_CREATED);
+    zframe_send (&body, self->events_socket, 0);
+    cmp_proto_destroy (&event);
+}
+
+static int
+s_batch_run (cmp_server_t *self)
+{
+    int64_t now = cmp_clock_now ();
+    if (s_batch_commit (self, now) == 0) {
+        for (size_t index = 0; index < self->batch_size; index++) {
+            s_pending_t *pending = &self->batch[index];
+            s_send (self->intake_socket, &pending->envelope, &pending->reply);
+        }
+        //  Events go out in sequence order, after every reply
+        for (size_t index = 0; index < self->batch_size; index++)
+            if (self->batch[index].event)
+                s_publish (self, &self->batch[index].event);
+    }
+    else
+    if (!self->failed)
+        for (size_t index = 0; index < self->batch_size; index++) {
+            s_pending_t *pending = &self->batch[index];
+            s_send_error (self, self->intake_socket, &pending->envelope,
+                          cmp_proto_request_id (pending->request),
+                          CMP_STATUS_STORAGE_FULL, NULL,
+                          "the store is full (store/map_max); nothing was "
+                          "stored");
+        }
+    s_batch_clear (self);
+    return self->failed ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Intake socket: SUBMIT and HEALTH
+
+static int
+s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    (void) loop;
+    cmp_server_t *self = (cmp_server_t *) argument;
+    int64_t now = cmp_clock_now ();
+    zmsg_t *msg;
+    while (self->batch_size < self->batch_max
+           && (msg = s_recv_nowait (socket))) {
+        zframe_t *body = s_take_body (&msg);
+        if (!body)
+            continue;
+        cmp_proto_t *request = s_decode (self, socket, &msg, &body);
+        if (!request)
+            continue;
+        if (cmp_proto_id (request) == CMP_PROTO_SUBMIT) {
+            cmp_proto_fault_t fault;
+            if (cmp_intake_check (self->intake, request, now, &fault)) {
+                s_send_error (self, socket, &msg, fault.request_id,
+                              fault.status, fault.field, fault.text);
+                cmp_proto_destroy (&request);
+            }
+            else {
+                s_pending_t *pending = &self->batch[self->batch_size++];
+                pending->envelope = msg;
+                pending->request = request;
+                pending->reply = NULL;
+                pending->event = NULL;
+            }
+            continue;
+        }
+        if (cmp_proto_id (request) == CMP_PROTO_HEALTH)
+            s_reply_status (self, socket, &msg, request);
+        else
+            s_reply_not_served (self, socket, &msg, request, "intake");
+        cmp_proto_destroy (&request);
+    }
+    if (self->batch_size)
+        return s_batch_run (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  API socket: GET, LIST, REPLAY, HEALTH
+
+static void
+s_hex_encode (const byte *data, size_t size, char *text)
+{
+    static const char digits [] = "0123456789abcdef";
+    for (size_t index = 0; index < size; index++) {
+        text [2 * index] = digits [data [index] >> 4];
+        text [2 * index + 1] = digits [data [index] & 15];
+    }
+    text [2 * size] = 0;
+}
+
+static int
+s_hex_decode (const char *text, byte *data, size_t size)
+{
+    if (strlen (text) != 2 * size)
+        return -1;
+    for (size_t index = 0; index < 2 * size; index++) {
+        char digit = text [index];
+        int value = digit >= '0' && digit <= '9'   ? digit - '0'
+                    : digit >= 'a' && digit <= 'f' ? digit - 'a' + 10
+                                                   : -1;
+        if (value < 0)
+            return -1;
+        if (index % 2 == 0)
+            data [index / 2] = (byte) (value << 4);
+        else
+            data [index / 2] |= (byte) value;
+    }
+    return 0;
+}
+
+static void
+s_api_get (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    uint64_t request_id = cmp_proto_request_id (request);
+    bool by_id = cmp_proto_has (request, "id");
+    const char *number = cmp_proto_number (request);
+    if (by_id == (number != NULL)) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INVALID, "id",
+                      "id: give exactly one of id and number");
+        return;
+    }
+    uint64_t id = by_id ? cmp_proto_complaint_id (request)
+                        : cmp_store_number_find (self->store, number);
+    zchunk_t *record = id ? cmp_store_complaint (self->store, id) : NULL;
+    if (!record) {
+        char text [128];
+        if (by_id)
+            snprintf (text, sizeof (text), "no complaint with id %" PRIu64, id);
+        else
+            snprintf (text, sizeof (text), "no complaint with number \"%.64s\"",
+                      number);
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_NOT_FOUND, by_id ? "id" : "number", text);
+        return;
+    }
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_COMPLAINT);
+    cmp_proto_set_request_id (reply, request_id);
+    cmp_proto_add_raw (reply, &record);
+    s_send (self->api_socket, envelope_p, &reply);
+}
+
+//  Check an optional page size against its maximum; 0 on success
+static int
+s_page_limit (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request,
+              size_t fallback, size_t max, const char *key, size_t *limit)
+{
+    *limit = fallback < max ? fallback : max;
+    if (!cmp_proto_has (request, "limit"))
+        return 0;
+    uint64_t asked = cmp_proto_limit (request);
+    if (asked == 0 || asked > max) {
+        char text [128];
+        snprintf (text, sizeof (text),
+                  "limit: %" PRIu64 " is out of range (1 to %zu, %s)", asked,
+                  max, key);
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), CMP_STATUS_INVALID,
+                      "limit", text);
+        return -1;
+    }
+    *limit = (size_t) asked;
+    return 0;
+}
+
+static void
+s_chunk_destroy (void **item)
+{
+    zchunk_destroy ((zchunk_t **) item);
+}
+
+static void
+s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    uint64_t request_id = cmp_proto_request_id (request);
+    size_t limit;
+    if (s_page_limit (self, envelope_p, request, 50, self->page_max,
+                      "list/page_max", &limit))
+        return;
+    const char *channel = cmp_proto_channel (request);
+    if (channel && !cmp_intake_channel_valid (channel)) {
+        char text [128];
+        snprintf (text, sizeof (text),
+                  "channel: \"%.32s\" is not one of phone, email, web, "
+                  "counter, letter, social",
+                  channel);
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INVALID, "channel", text);
+        return;
+    }
+    byte cursor [CMP_STORE_CURSOR_SIZE];
+    const char *after = cmp_proto_after (request);
+    if (after && s_hex_decode (after, cursor, sizeof (cursor))) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INVALID, "after",
+                      "after: not a cursor returned by a previous LIST");
+        return;
+    }
+    int64_t from = cmp_proto_has (request, "from") ? cmp_proto_from (request)
+                                                   : 0;
+    int64_t to = cmp_proto_has (request, "to") ? cmp_proto_to (request)
+                                               : INT64_MAX;
+    zlistx_t *records = zlistx_new ();
+    zlistx_set_destructor (records, s_chunk_destroy);
+    byte next [CMP_STORE_CURSOR_SIZE];
+    bool more = false;
+    if (cmp_store_list (self->store, from, to, channel, after ? cursor : NULL,
+                        limit, records, next, &more)) {
+        zlistx_destroy (&records);
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INTERNAL, NULL, "the store could not be read");
+        return;
+    }
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_COMPLAINTS);
+    cmp_proto_set_request_id (reply, request_id);
+    zchunk_t *record;
+    while ((record = (zchunk_t *) zlistx_detach (records, NULL)))
+        cmp_proto_add_raw (reply, &record);
+    zlistx_destroy (&records);
+    if (more) {
+        char text [2 * CMP_STORE_CURSOR_SIZE + 1];
+        s_hex_encode (next, sizeof (next), text);
+        cmp_proto_set_next (reply, text);
+    }
+    s_send (self->api_socket, envelope_p, &reply);
+}
+
+static void
+s_api_replay (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    uint64_t request_id = cmp_proto_request_id (request);
+    size_t limit;
+    if (s_page_limit (self, envelope_p, request, 100, self->replay_max,
+                      "events/replay_max", &limit))
+        return;
+    uint64_t from = cmp_proto_has (request, "from")
+                      ? (uint64_t) cmp_proto_from (request)
+                      : 1;
+    //  Read the last seq first: every event up to it is in the store
+    uint64_t last = cmp_store_last_seq (self->store);
+    zlistx_t *events = zlistx_new ();
+    zlistx_set_destructor (events, s_chunk_destroy);
+    if (cmp_store_events (self->store, from, limit, events)) {
+        zlistx_destroy (&events);
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INTERNAL, NULL, "the store could not be read");
+        return;
+    }
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_EVENTS);
+    cmp_proto_set_request_id (reply, request_id);
+    cmp_proto_set_last_seq (reply, last);
+    zchunk_t *event;
+    while ((event = (zchunk_t *) zlistx_detach (events, NULL)))
+        cmp_proto_add_raw (reply, &event);
+    zlistx_destroy (&events);
+    s_send (self->api_socket, envelope_p, &reply);
+}
+
+static int
+s_handle_api (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    (void) loop;
+    cmp_server_t *self = (cmp_server_t *) argument;
+    zmsg_t *msg;
+    for (size_t count = 0;
+         count < self->batch_max && (msg = s_recv_nowait (socket)); count++) {
+        zframe_t *body = s_take_body (&msg);
+        if (!body)
+            continue;
+        cmp_proto_t *request = s_decode (self, socket, &msg, &body);
+        if (!request)
+            continue;
+        switch (cmp_proto_id (request)) {
+            case CMP_PROTO_GET: s_api_get (self, &msg, request); break;
+            case CMP_PROTO_LIST: s_api_list (self, &msg, request); break;
+            case CMP_PROTO_REPLAY: s_api_replay (self, &msg, request); break;
+            case CMP_PROTO_HEALTH:
+                s_reply_status (self, socket, &msg, request);
+                break;
+            default: s_reply_not_served (self, socket, &msg, request, "api");
+        }
+        cmp_proto_destroy (&request);
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Signals and cron
+
+static void
+s_reload (cmp_server_t *self)
+{
+    cmp_sd_notify_reloading ();
+    const char *filename = cmp_config_filename (self->config);
+    zsys_notice ("reloading the configuration%s%s", filename ? " from " : "",
+                 filename ? filename : "");
+    cmp_config_t *fresh = cmp_config_new ();
+    //  The data directory may come from the command line; keep it
+    int rc = cmp_config_set (fresh, "store/path",
+                             cmp_config_string (self->config, "store/path"));
+    assert (rc == 0);
+    if (filename && cmp_config_load (fresh, filename)) {
+        zsys_warning ("reload refused: the configuration has errors; the "
+                      "running configuration stays");
+        cmp_config_destroy (&fresh);
+    }
+    else {
+        cmp_config_unreloadable_changes (self->config, fresh);
+        //  Fixed keys keep their running values
+        rc = cmp_config_set (fresh, "limits/max_request",
+                             cmp_config_string (self->config,
+                                                "limits/max_request"));
+        assert (rc == 0);
+        cmp_config_destroy (&self->config);
+        self->config = fresh;
+        s_configure (self);
+        zsys_notice ("configuration reloaded");
+    }
+    cmp_sd_notify ("READY=1");
+}
+
+static int
+s_handle_signal (zloop_t *loop, zmq_pollitem_t *item, void *argument)
+{
+    (void) loop;
+    cmp_server_t *self = (cmp_server_t *) argument;
+    struct signalfd_siginfo info;
+    while (read (item->fd, &info, sizeof (info)) == sizeof (info)) {
+        if (info.ssi_signo == SIGHUP)
+            s_reload (self);
+        else {
+            zsys_notice ("%s received, stopping",
+                         info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            cmp_sd_notify ("STOPPING=1");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_handle_cron (zloop_t *loop, int timer_id, void *argument)
+{
+    (void) loop;
+    (void) timer_id;
+    (void) argument;
+    cmp_sd_notify ("WATCHDOG=1");
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Create and destroy
+
+cmp_server_t *
+cmp_server_new (cmp_config_t **config_p)
+{
+    assert (config_p && *config_p);
+    cmp_server_t *self = (cmp_server_t *) zmalloc (sizeof (cmp_server_t));
+    assert (self);
+    self->config = *config_p;
+    *config_p = NULL;
+    self->signal_fd = -1;
+    self->started = zclock_mono ();
+    self->max_request = (size_t) cmp_config_number (self->config,
+                                                    "limits/max_request");
+    s_configure (self);
+
+    self->store = cmp_store_new (
+        cmp_config_string (self->config, "store/path"),
+        (size_t) cmp_config_number (self->config, "store/map_size"),
+        (size_t) cmp_config_number (self->config, "store/map_max"));
+    if (!self->store)
+        goto failed;
+    zsys_notice ("store %s: %" PRIu64 " complaints, last event %" PRIu64
+                 ", map %zu bytes",
+                 cmp_config_string (self->config, "store/path"),
+                 cmp_store_count (self->store), cmp_store_last_seq (self->store),
+                 cmp_store_map_size (self->store));
+    self->intake = cmp_intake_new (self->config);
+
+    //  Sockets passed by systemd (complaintd.socket) are adopted by czmq
+    //  when their address matches the endpoint
+    if (cmp_sd_listen_fds ())
+        zsys_set_auto_use_fd (1);
+    //  Frames above 4x the request limit are dropped by ZeroMQ; between
+    //  the two they get a TOO_LARGE reply
+    int maxmsgsize = (int) (4 * self->max_request);
+    self->intake_socket = s_bind (
+        ZMQ_ROUTER, cmp_config_string (self->config, "server/intake"),
+        maxmsgsize);
+    self->api_socket = s_bind (ZMQ_ROUTER,
+                               cmp_config_string (self->config, "server/api"),
+                               maxmsgsize);
+    self->events_socket = s_bind (
+        ZMQ_PUB, cmp_config_string (self->config, "server/events"), 0);
+    if (!self->intake_socket || !self->api_socket || !self->events_socket)
+        goto failed;
+
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGHUP);
+    self->signal_fd = signalfd (-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->signal_fd == -1) {
+        zsys_error ("signalfd: %s", strerror (errno));
+        goto failed;
+    }
+
+    self->loop = zloop_new ();
+    assert (self->loop);
+    zloop_set_nonstop (self->loop, true);
+    zloop_reader (self->loop, self->intake_socket, s_handle_intake, self);
+    zloop_reader (self->loop, self->api_socket, s_handle_api, self);
+    zmq_pollitem_t item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
+    zloop_poller (self->loop, &item, s_handle_signal, self);
+    uint64_t watchdog = cmp_sd_watchdog_usec ();
+    size_t interval = watchdog ? (size_t) (watchdog / 2000) : 1000;
+    zloop_timer (self->loop, interval ? interval : 1, 0, s_handle_cron, self);
+    return self;
+
+failed:
+    cmp_server_destroy (&self);
+    return NULL;
+}
+
+void
+cmp_server_destroy (cmp_server_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        cmp_server_t *self = *self_p;
+        zloop_destroy (&self->loop);
+        if (self->signal_fd != -1)
+            close (self->signal_fd);
+        s_batch_clear (self);
+        free (self->batch);
+        zsock_destroy (&self->events_socket);
+        zsock_destroy (&self->api_socket);
+        zsock_destroy (&self->intake_socket);
+        cmp_intake_destroy (&self->intake);
+        cmp_store_destroy (&self->store);
+        cmp_config_destroy (&self->config);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+cmp_server_run (cmp_server_t *self)
+{
+    assert (self);
+    zsys_notice ("ready");
+    cmp_sd_notify ("READY=1");
+    zloop_start (self->loop);
+    return self->failed ? -1 : 0;
+}

@@ -1,0 +1,824 @@
+/*  =========================================================================
+    cmp_store - durable storage of complaints and events in LMDB
+
+    See cmp_store.h for the layout. Counters (next id, per-day number,
+    last event seq) are derived from the databases when the store opens and
+    kept in memory afterwards; a transaction that aborts rolls them back.
+    =========================================================================
+*/
+
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include "cmp_classes.h"
+
+//  Structure of our class
+
+struct _cmp_store_t {
+    MDB_env *env;            //  LMDB environment
+    MDB_dbi complaints;      //  id -> record
+    MDB_dbi numbers;         //  number -> id
+    MDB_dbi refs;            //  channel NUL ref -> id
+    MDB_dbi by_time;         //  received_at id -> ""
+    MDB_dbi by_channel;      //  channel NUL received_at id -> ""
+    MDB_dbi events;          //  seq -> event
+    MDB_dbi meta;            //  "schema" -> version
+    MDB_txn *write;          //  Open write transaction, or NULL
+    MDB_txn *read;           //  Reusable read transaction (reset when idle)
+    int rc;                  //  Last LMDB failure
+    size_t map_size;         //  Current map size
+    size_t map_max;          //  Largest map size allowed, 0 = no limit
+    uint64_t last_id;        //  Highest complaint id reserved
+    uint64_t last_seq;       //  Highest event seq reserved
+    uint64_t count;          //  Complaints stored
+    char day [9];            //  YYYYMMDD of the last number issued
+    uint32_t day_count;      //  Complaints numbered on that day
+    //  Counters at cmp_store_begin, restored on abort
+    uint64_t saved_last_id;  //  last_id at begin
+    uint64_t saved_last_seq; //  last_seq at begin
+    uint64_t saved_count;    //  count at begin
+    char saved_day [9];      //  day at begin
+    uint32_t saved_day_count; //  day_count at begin
+};
+
+static void
+s_put_u64 (byte *target, uint64_t value)
+{
+    for (int index = 7; index >= 0; index--) {
+        target [index] = (byte) (value & 0xff);
+        value >>= 8;
+    }
+}
+
+static uint64_t
+s_get_u64 (const byte *source)
+{
+    uint64_t value = 0;
+    for (int index = 0; index < 8; index++)
+        value = (value << 8) | source [index];
+    return value;
+}
+
+//  Log an LMDB failure once, at this boundary, and remember it
+static int
+s_failed (cmp_store_t *self, int rc, const char *what)
+{
+    self->rc = rc;
+    if (rc == MDB_MAP_FULL)
+        zsys_info ("cmp_store: %s: map of %zu bytes is full", what,
+                   self->map_size);
+    else
+        zsys_error ("cmp_store: %s: %s", what, mdb_strerror (rc));
+    return -1;
+}
+
+//  The transaction reads use: the write one if open, else the read one
+static MDB_txn *
+s_reader (cmp_store_t *self)
+{
+    if (self->write)
+        return self->write;
+    if (!self->read) {
+        int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->read);
+        if (rc) {
+            s_failed (self, rc, "mdb_txn_begin (read)");
+            return NULL;
+        }
+    }
+    else {
+        int rc = mdb_txn_renew (self->read);
+        if (rc) {
+            s_failed (self, rc, "mdb_txn_renew");
+            return NULL;
+        }
+    }
+    return self->read;
+}
+
+//  Release the read snapshot so that old pages can be reused
+static void
+s_reader_done (cmp_store_t *self, MDB_txn *txn)
+{
+    if (txn == self->read)
+        mdb_txn_reset (self->read);
+}
+
+//  Highest key of a u64-keyed database, 0 if empty
+static int
+s_last_u64 (cmp_store_t *self, MDB_txn *txn, MDB_dbi dbi, uint64_t *value)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (txn, dbi, &cursor);
+    if (rc)
+        return s_failed (self, rc, "mdb_cursor_open");
+    MDB_val key, data;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_LAST);
+    *value = rc == 0 && key.mv_size == 8 ? s_get_u64 ((byte *) key.mv_data) : 0;
+    mdb_cursor_close (cursor);
+    if (rc && rc != MDB_NOTFOUND)
+        return s_failed (self, rc, "mdb_cursor_get (last)");
+    return 0;
+}
+
+static int
+s_open_dbs (cmp_store_t *self)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc)
+        return s_failed (self, rc, "mdb_txn_begin");
+    struct {
+        const char *name;   //  Database name
+        MDB_dbi *dbi;       //  Where its handle goes
+    } dbs[] = {{"complaints", &self->complaints}, {"numbers", &self->numbers},
+               {"refs", &self->refs},             {"by_time", &self->by_time},
+               {"by_channel", &self->by_channel}, {"events", &self->events},
+               {"meta", &self->meta}};
+    for (size_t index = 0; index < sizeof (dbs) / sizeof (dbs[0]); index++) {
+        rc = mdb_dbi_open (txn, dbs[index].name, MDB_CREATE, dbs[index].dbi);
+        if (rc) {
+            s_failed (self, rc, "mdb_dbi_open");
+            goto txn_abort;
+        }
+    }
+    //  Check or write the schema version
+    MDB_val key = {6, (void *) "schema"}, data;
+    rc = mdb_get (txn, self->meta, &key, &data);
+    if (rc == MDB_NOTFOUND) {
+        byte version [8];
+        s_put_u64 (version, CMP_STORE_SCHEMA);
+        data.mv_size = 8;
+        data.mv_data = version;
+        rc = mdb_put (txn, self->meta, &key, &data, 0);
+        if (rc) {
+            s_failed (self, rc, "mdb_put (schema)");
+            goto txn_abort;
+        }
+    }
+    else
+    if (rc) {
+        s_failed (self, rc, "mdb_get (schema)");
+        goto txn_abort;
+    }
+    else
+    if (data.mv_size != 8 || s_get_u64 ((byte *) data.mv_data) != CMP_STORE_SCHEMA) {
+        zsys_error ("cmp_store: schema version %" PRIu64
+                    " is not supported; this build reads version %d",
+                    data.mv_size == 8 ? s_get_u64 ((byte *) data.mv_data) : 0,
+                    CMP_STORE_SCHEMA);
+        goto txn_abort;
+    }
+    //  Derive the counters from the data
+    if (s_last_u64 (self, txn, self->complaints, &self->last_id)
+        || s_last_u64 (self, txn, self->events, &self->last_seq))
+        goto txn_abort;
+    MDB_stat stat;
+    rc = mdb_stat (txn, self->complaints, &stat);
+    if (rc) {
+        s_failed (self, rc, "mdb_stat");
+        goto txn_abort;
+    }
+    self->count = stat.ms_entries;
+    rc = mdb_txn_commit (txn);
+    if (rc)
+        return s_failed (self, rc, "mdb_txn_commit (open)");
+    return 0;
+
+txn_abort:
+    mdb_txn_abort (txn);
+    return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Open or create the store
+
+cmp_store_t *
+cmp_store_new (const char *path, size_t map_size, size_t map_max)
+{
+    assert (path);
+    if (mkdir (path, 0750) && errno != EEXIST) {
+        zsys_error ("cmp_store: cannot create %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    cmp_store_t *self = (cmp_store_t *) zmalloc (sizeof (cmp_store_t));
+    assert (self);
+    self->map_max = map_max;
+    int rc = mdb_env_create (&self->env);
+    if (rc) {
+        s_failed (self, rc, "mdb_env_create");
+        goto free_self;
+    }
+    mdb_env_set_maxdbs (self->env, 8);
+    //  A map larger than configured (grown earlier) is kept as it is
+    rc = mdb_env_set_mapsize (self->env, map_size);
+    if (rc) {
+        s_failed (self, rc, "mdb_env_set_mapsize");
+        goto env_close;
+    }
+    //  MDB_NOTLS: the read transaction is ours, not the thread's
+    rc = mdb_env_open (self->env, path, MDB_NOTLS, 0640);
+    if (rc) {
+        zsys_error ("cmp_store: cannot open the store in %s: %s", path,
+                    mdb_strerror (rc));
+        goto env_close;
+    }
+    MDB_envinfo info;
+    mdb_env_info (self->env, &info);
+    self->map_size = info.me_mapsize;
+    if (s_open_dbs (self))
+        goto env_close;
+    return self;
+
+env_close:
+    mdb_env_close (self->env);
+free_self:
+    free (self);
+    return NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Close the store
+
+void
+cmp_store_destroy (cmp_store_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        cmp_store_t *self = *self_p;
+        if (self->write)
+            cmp_store_abort (self);
+        if (self->read)
+            mdb_txn_abort (self->read);
+        mdb_env_close (self->env);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Write transactions
+
+int
+cmp_store_begin (cmp_store_t *self)
+{
+    assert (self);
+    assert (!self->write);
+    int rc = mdb_txn_begin (self->env, NULL, 0, &self->write);
+    if (rc) {
+        self->write = NULL;
+        return s_failed (self, rc, "mdb_txn_begin");
+    }
+    self->rc = 0;
+    self->saved_last_id = self->last_id;
+    self->saved_last_seq = self->last_seq;
+    self->saved_count = self->count;
+    memcpy (self->saved_day, self->day, sizeof (self->day));
+    self->saved_day_count = self->day_count;
+    return 0;
+}
+
+static void
+s_rollback (cmp_store_t *self)
+{
+    self->last_id = self->saved_last_id;
+    self->last_seq = self->saved_last_seq;
+    self->count = self->saved_count;
+    memcpy (self->day, self->saved_day, sizeof (self->day));
+    self->day_count = self->saved_day_count;
+}
+
+int
+cmp_store_commit (cmp_store_t *self)
+{
+    assert (self);
+    assert (self->write);
+    int rc = mdb_txn_commit (self->write);
+    self->write = NULL;
+    if (rc) {
+        s_rollback (self);
+        return s_failed (self, rc, "mdb_txn_commit");
+    }
+    return 0;
+}
+
+void
+cmp_store_abort (cmp_store_t *self)
+{
+    assert (self);
+    if (self->write) {
+        mdb_txn_abort (self->write);
+        self->write = NULL;
+        s_rollback (self);
+    }
+}
+
+bool
+cmp_store_full (cmp_store_t *self)
+{
+    assert (self);
+    return self->rc == MDB_MAP_FULL;
+}
+
+int
+cmp_store_grow (cmp_store_t *self)
+{
+    assert (self);
+    assert (!self->write);
+    if (self->map_max && self->map_size >= self->map_max) {
+        zsys_error ("cmp_store: the map is at its limit of %zu bytes "
+                    "(store/map_max)",
+                    self->map_max);
+        return -1;
+    }
+    size_t size = self->map_size * 2;
+    if (self->map_max && size > self->map_max)
+        size = self->map_max;
+    //  No read transaction may be open while the map is resized
+    if (self->read) {
+        mdb_txn_abort (self->read);
+        self->read = NULL;
+    }
+    int rc = mdb_env_set_mapsize (self->env, size);
+    if (rc)
+        return s_failed (self, rc, "mdb_env_set_mapsize");
+    zsys_notice ("cmp_store: map grown from %zu to %zu bytes", self->map_size,
+                 size);
+    self->map_size = size;
+    self->rc = 0;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Inside the write transaction
+
+//  Build the refs key: channel NUL ref
+static size_t
+s_ref_key (const char *channel, const char *ref, byte *key, size_t key_max)
+{
+    size_t channel_size = strlen (channel);
+    size_t ref_size = strlen (ref);
+    size_t size = channel_size + 1 + ref_size;
+    //  LMDB keys are at most 511 bytes; refs are limited well below that
+    assert (size <= key_max);
+    memcpy (key, channel, channel_size);
+    key [channel_size] = 0;
+    memcpy (key + channel_size + 1, ref, ref_size);
+    return size;
+}
+
+uint64_t
+cmp_store_ref_find (cmp_store_t *self, const char *channel, const char *ref)
+{
+    assert (self);
+    byte buffer [511];
+    MDB_val key = {s_ref_key (channel, ref, buffer, sizeof (buffer)), buffer};
+    MDB_val data;
+    MDB_txn *txn = s_reader (self);
+    if (!txn)
+        return 0;
+    int rc = mdb_get (txn, self->refs, &key, &data);
+    uint64_t id = rc == 0 && data.mv_size == 8 ? s_get_u64 ((byte *) data.mv_data)
+                                               : 0;
+    if (rc && rc != MDB_NOTFOUND)
+        s_failed (self, rc, "mdb_get (refs)");
+    s_reader_done (self, txn);
+    return id;
+}
+
+//  Highest per-day counter already used for day (YYYYMMDD), from the index
+static uint32_t
+s_day_count (cmp_store_t *self, const char *day)
+{
+    //  Numbers of one day sort together: seek past "YYYYMMDD-~" and step back
+    char probe [16];
+    memcpy (probe, day, 8);
+    memcpy (probe + 8, "-~", 3);
+    MDB_cursor *cursor;
+    if (mdb_cursor_open (self->write, self->numbers, &cursor))
+        return 0;
+    MDB_val key = {strlen (probe), probe}, data;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_PREV);
+    else
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_LAST);
+    uint32_t count = 0;
+    if (rc == 0 && key.mv_size > 9 && memcmp (key.mv_data, day, 8) == 0
+        && ((char *) key.mv_data)[8] == '-') {
+        char digits [16];
+        size_t size = key.mv_size - 9 < sizeof (digits) - 1 ? key.mv_size - 9
+                                                            : sizeof (digits) - 1;
+        memcpy (digits, (char *) key.mv_data + 9, size);
+        digits [size] = 0;
+        count = (uint32_t) strtoul (digits, NULL, 10);
+    }
+    mdb_cursor_close (cursor);
+    return count;
+}
+
+uint64_t
+cmp_store_next_id (cmp_store_t *self, int64_t time, char *number,
+                   size_t number_size)
+{
+    assert (self);
+    assert (self->write);
+    time_t seconds = (time_t) (time / 1000);
+    struct tm local;
+    localtime_r (&seconds, &local);
+    char day [32];
+    snprintf (day, sizeof (day), "%04d%02d%02d",
+              (local.tm_year + 1900) % 10000, (local.tm_mon + 1) % 100,
+              local.tm_mday % 100);
+    day [8] = 0;
+    if (!streq (day, self->day)) {
+        memcpy (self->day, day, sizeof (self->day));
+        self->day_count = s_day_count (self, day);
+    }
+    self->day_count++;
+    snprintf (number, number_size, "%s-%06u", day, self->day_count);
+    return ++self->last_id;
+}
+
+static int
+s_put (cmp_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
+       const void *data, size_t data_size, unsigned flags, const char *what)
+{
+    MDB_val k = {key_size, (void *) key};
+    MDB_val d = {data_size, (void *) data};
+    int rc = mdb_put (self->write, dbi, &k, &d, flags);
+    return rc ? s_failed (self, rc, what) : 0;
+}
+
+int
+cmp_store_complaint_put (cmp_store_t *self, uint64_t id, const char *number,
+                         const char *channel, const char *ref,
+                         int64_t received_at, zchunk_t *record)
+{
+    assert (self);
+    assert (self->write);
+    byte id_key [8];
+    s_put_u64 (id_key, id);
+    //  Ids only grow, so the record appends to the last page
+    if (s_put (self, self->complaints, id_key, 8, zchunk_data (record),
+               zchunk_size (record), MDB_APPEND, "mdb_put (complaints)"))
+        return -1;
+    if (s_put (self, self->numbers, number, strlen (number), id_key, 8,
+               MDB_NOOVERWRITE, "mdb_put (numbers)"))
+        return -1;
+    byte ref_key [511];
+    size_t ref_size = s_ref_key (channel, ref, ref_key, sizeof (ref_key));
+    if (s_put (self, self->refs, ref_key, ref_size, id_key, 8,
+               MDB_NOOVERWRITE, "mdb_put (refs)"))
+        return -1;
+    byte time_key [CMP_STORE_CURSOR_SIZE];
+    s_put_u64 (time_key, (uint64_t) received_at);
+    s_put_u64 (time_key + 8, id);
+    if (s_put (self, self->by_time, time_key, sizeof (time_key), "", 0, 0,
+               "mdb_put (by_time)"))
+        return -1;
+    byte channel_key [64 + CMP_STORE_CURSOR_SIZE];
+    size_t channel_size = strlen (channel);
+    assert (channel_size < 64);
+    memcpy (channel_key, channel, channel_size);
+    channel_key [channel_size] = 0;
+    memcpy (channel_key + channel_size + 1, time_key, sizeof (time_key));
+    if (s_put (self, self->by_channel, channel_key,
+               channel_size + 1 + sizeof (time_key), "", 0, 0,
+               "mdb_put (by_channel)"))
+        return -1;
+    self->count++;
+    return 0;
+}
+
+uint64_t
+cmp_store_next_seq (cmp_store_t *self)
+{
+    assert (self);
+    assert (self->write);
+    return ++self->last_seq;
+}
+
+int
+cmp_store_event_put (cmp_store_t *self, uint64_t seq, zchunk_t *event)
+{
+    assert (self);
+    assert (self->write);
+    byte key [8];
+    s_put_u64 (key, seq);
+    return s_put (self, self->events, key, 8, zchunk_data (event),
+                  zchunk_size (event), MDB_APPEND, "mdb_put (events)");
+}
+
+//  --------------------------------------------------------------------------
+//  Reads
+
+zchunk_t *
+cmp_store_complaint (cmp_store_t *self, uint64_t id)
+{
+    assert (self);
+    MDB_txn *txn = s_reader (self);
+    if (!txn)
+        return NULL;
+    byte buffer [8];
+    s_put_u64 (buffer, id);
+    MDB_val key = {8, buffer}, data;
+    zchunk_t *record = NULL;
+    int rc = mdb_get (txn, self->complaints, &key, &data);
+    if (rc == 0)
+        record = zchunk_new (data.mv_data, data.mv_size);
+    else
+    if (rc != MDB_NOTFOUND)
+        s_failed (self, rc, "mdb_get (complaints)");
+    s_reader_done (self, txn);
+    return record;
+}
+
+uint64_t
+cmp_store_number_find (cmp_store_t *self, const char *number)
+{
+    assert (self);
+    size_t size = strlen (number);
+    if (size == 0 || size > 64)
+        return 0;
+    MDB_txn *txn = s_reader (self);
+    if (!txn)
+        return 0;
+    MDB_val key = {size, (void *) number}, data;
+    uint64_t id = 0;
+    int rc = mdb_get (txn, self->numbers, &key, &data);
+    if (rc == 0 && data.mv_size == 8)
+        id = s_get_u64 ((byte *) data.mv_data);
+    else
+    if (rc && rc != MDB_NOTFOUND)
+        s_failed (self, rc, "mdb_get (numbers)");
+    s_reader_done (self, txn);
+    return id;
+}
+
+int
+cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
+                const char *channel, const byte *cursor_key, size_t limit,
+                zlistx_t *records, byte *next, bool *more)
+{
+    assert (self);
+    assert (records);
+    *more = false;
+    if (from < 0)
+        from = 0;
+    if (to <= from || limit == 0)
+        return 0;
+    //  Key prefix: "" for by_time, channel NUL for by_channel
+    byte prefix [64];
+    size_t prefix_size = 0;
+    if (channel) {
+        prefix_size = strlen (channel) + 1;
+        if (prefix_size > sizeof (prefix))
+            return 0;
+        memcpy (prefix, channel, prefix_size);
+    }
+    byte start [64 + CMP_STORE_CURSOR_SIZE];
+    memcpy (start, prefix, prefix_size);
+    s_put_u64 (start + prefix_size, (uint64_t) from);
+    s_put_u64 (start + prefix_size + 8, 0);
+    //  Resume strictly after the cursor when it is past from
+    bool skip_equal = false;
+    if (cursor_key && memcmp (cursor_key, start + prefix_size,
+                              CMP_STORE_CURSOR_SIZE) >= 0) {
+        memcpy (start + prefix_size, cursor_key, CMP_STORE_CURSOR_SIZE);
+        skip_equal = true;
+    }
+    MDB_txn *txn = s_reader (self);
+    if (!txn)
+        return -1;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (txn, channel ? self->by_channel : self->by_time,
+                              &cursor);
+    if (rc) {
+        s_reader_done (self, txn);
+        return s_failed (self, rc, "mdb_cursor_open");
+    }
+    MDB_val key = {prefix_size + CMP_STORE_CURSOR_SIZE, start}, data;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    size_t found = 0;
+    int result = 0;
+    while (rc == 0) {
+        if (key.mv_size != prefix_size + CMP_STORE_CURSOR_SIZE
+            || memcmp (key.mv_data, prefix, prefix_size) != 0)
+            break;              //  Past this channel
+        const byte *entry = (const byte *) key.mv_data + prefix_size;
+        if (skip_equal
+            && memcmp (entry, start + prefix_size, CMP_STORE_CURSOR_SIZE) == 0) {
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+            continue;
+        }
+        if ((int64_t) s_get_u64 (entry) >= to)
+            break;
+        if (found == limit) {
+            *more = true;
+            break;
+        }
+        byte id_key [8];
+        memcpy (id_key, entry + 8, 8);
+        MDB_val id = {8, id_key}, record;
+        rc = mdb_get (txn, self->complaints, &id, &record);
+        if (rc) {
+            result = s_failed (self, rc, "mdb_get (list)");
+            break;
+        }
+        zlistx_add_end (records, zchunk_new (record.mv_data, record.mv_size));
+        memcpy (next, entry, CMP_STORE_CURSOR_SIZE);
+        found++;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    if (rc && rc != MDB_NOTFOUND && result == 0)
+        result = s_failed (self, rc, "mdb_cursor_get (list)");
+    mdb_cursor_close (cursor);
+    s_reader_done (self, txn);
+    return result;
+}
+
+int
+cmp_store_events (cmp_store_t *self, uint64_t from, size_t limit,
+                  zlistx_t *events)
+{
+    assert (self);
+    MDB_txn *txn = s_reader (self);
+    if (!txn)
+        return -1;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (txn, self->events, &cursor);
+    if (rc) {
+        s_reader_done (self, txn);
+        return s_failed (self, rc, "mdb_cursor_open");
+    }
+    byte start [8];
+    s_put_u64 (start, from);
+    MDB_val key = {8, start}, data;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    size_t found = 0;
+    while (rc == 0 && found < limit) {
+        zlistx_add_end (events, zchunk_new (data.mv_data, data.mv_size));
+        found++;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    int result = 0;
+    if (rc && rc != MDB_NOTFOUND)
+        result = s_failed (self, rc, "mdb_cursor_get (events)");
+    mdb_cursor_close (cursor);
+    s_reader_done (self, txn);
+    return result;
+}
+
+uint64_t
+cmp_store_last_seq (cmp_store_t *self)
+{
+    assert (self);
+    return self->last_seq;
+}
+
+uint64_t
+cmp_store_count (cmp_store_t *self)
+{
+    assert (self);
+    return self->count;
+}
+
+size_t
+cmp_store_map_size (cmp_store_t *self)
+{
+    assert (self);
+    return self->map_size;
+}
+
+const char *
+cmp_store_lmdb_version (void)
+{
+    return mdb_version (NULL, NULL, NULL);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+static void
+s_chunk_destroy (void **item)
+{
+    zchunk_destroy ((zchunk_t **) item);
+}
+
+void
+cmp_store_test (bool verbose)
+{
+    printf (" * cmp_store: ");
+    if (verbose)
+        printf ("\n");
+
+    //  @selftest
+    const char *path = "tests/selftest-rw/cmp_store";
+    zsys_dir_create ("tests/selftest-rw");
+    zdir_t *old = zdir_new (path, NULL);
+    if (old) {
+        zdir_remove (old, true);
+        zdir_destroy (&old);
+    }
+    //  A tiny map, so that the batch below must grow it
+    cmp_store_t *self = cmp_store_new (path, 64 * 1024, 0);
+    assert (self);
+    assert (cmp_store_count (self) == 0);
+    assert (cmp_store_last_seq (self) == 0);
+
+    int64_t base = 1795000000000;   //  2026-11-18
+    char number [24];
+    zchunk_t *record = zchunk_new (NULL, 2000);
+    zchunk_fill (record, 'r', 2000);
+    int tries = 0;
+    while (true) {
+        tries++;
+        int rc = cmp_store_begin (self);
+        assert (rc == 0);
+        bool failed = false;
+        for (int index = 0; index < 200 && !failed; index++) {
+            char ref [32];
+            snprintf (ref, sizeof (ref), "ref-%d", index);
+            assert (cmp_store_ref_find (self, "web", ref) == 0);
+            uint64_t id = cmp_store_next_id (self, base + index, number,
+                                             sizeof (number));
+            failed = cmp_store_complaint_put (self, id, number,
+                                              index % 2 ? "web" : "phone", ref,
+                                              base + index, record)
+                  || cmp_store_event_put (self, cmp_store_next_seq (self),
+                                          record);
+        }
+        if (!failed && cmp_store_commit (self) == 0)
+            break;
+        cmp_store_abort (self);
+        assert (cmp_store_full (self));
+        rc = cmp_store_grow (self);
+        assert (rc == 0);
+    }
+    assert (tries > 1);
+    assert (cmp_store_count (self) == 200);
+    assert (cmp_store_last_seq (self) == 200);
+    zchunk_destroy (&record);
+
+    //  Lookups by ref, number and id
+    assert (cmp_store_ref_find (self, "phone", "ref-0") == 1);
+    assert (cmp_store_ref_find (self, "web", "ref-1") == 2);
+    assert (cmp_store_ref_find (self, "web", "ref-0") == 0);
+    uint64_t id = cmp_store_number_find (self, number);
+    assert (id == 200);
+    record = cmp_store_complaint (self, 200);
+    assert (record && zchunk_size (record) == 2000);
+    zchunk_destroy (&record);
+    assert (cmp_store_complaint (self, 201) == NULL);
+    assert (cmp_store_number_find (self, "19990101-000001") == 0);
+
+    //  Paged lists, by time and by channel
+    zlistx_t *records = zlistx_new ();
+    zlistx_set_destructor (records, s_chunk_destroy);
+    byte next [CMP_STORE_CURSOR_SIZE];
+    bool more;
+    int rc = cmp_store_list (self, 0, INT64_MAX, NULL, NULL, 150, records,
+                             next, &more);
+    assert (rc == 0 && zlistx_size (records) == 150 && more);
+    rc = cmp_store_list (self, 0, INT64_MAX, NULL, next, 150, records, next,
+                         &more);
+    assert (rc == 0 && zlistx_size (records) == 200 && !more);
+    zlistx_purge (records);
+    rc = cmp_store_list (self, base + 10, base + 20, "web", NULL, 100, records,
+                         next, &more);
+    assert (rc == 0 && zlistx_size (records) == 5 && !more);
+    zlistx_purge (records);
+    //  Events from a sequence number
+    rc = cmp_store_events (self, 195, 100, records);
+    assert (rc == 0 && zlistx_size (records) == 6);
+    zlistx_destroy (&records);
+
+    //  An aborted batch releases its ids and numbers
+    rc = cmp_store_begin (self);
+    assert (rc == 0);
+    char lost [24];
+    assert (cmp_store_next_id (self, base, lost, sizeof (lost)) == 201);
+    cmp_store_abort (self);
+    cmp_store_destroy (&self);
+    assert (self == NULL);
+
+    //  Reopen: counters come back from the data
+    self = cmp_store_new (path, 64 * 1024, 0);
+    assert (self);
+    assert (cmp_store_count (self) == 200);
+    assert (cmp_store_last_seq (self) == 200);
+    rc = cmp_store_begin (self);
+    assert (rc == 0);
+    char again [24];
+    assert (cmp_store_next_id (self, base + 1000, again, sizeof (again)) == 201);
+    assert (streq (again, lost));
+    assert (strcmp (again, number) > 0);
+    cmp_store_abort (self);
+    cmp_store_destroy (&self);
+
+    zdir_t *dir = zdir_new (path, NULL);
+    zdir_remove (dir, true);
+    zdir_destroy (&dir);
+    //  @end
+    printf ("OK\n");
+}

@@ -1,0 +1,122 @@
+/*  =========================================================================
+    cmp_store - durable storage of complaints and events in LMDB
+
+    The only class that includes lmdb.h. One environment holds these
+    databases, all keyed so that appends land on the rightmost page:
+
+        complaints  id (u64 BE)                    -> record (msgpack map)
+        numbers     number (string)                -> id
+        refs        channel NUL ref                -> id
+        by_time     received_at (u64 BE) id        -> (empty)
+        by_channel  channel NUL received_at id     -> (empty)
+        events      seq (u64 BE)                   -> event (msgpack map)
+        meta        "schema"                       -> schema version
+
+    Writes happen between cmp_store_begin and cmp_store_commit, in one LMDB
+    write transaction; the commit is fsync'd before it returns. A write that
+    fails leaves the transaction unusable: call cmp_store_abort, then, when
+    cmp_store_full says the map was full, cmp_store_grow and redo the batch.
+
+    Reads outside a write transaction use a private read-only transaction
+    that is renewed on each call. Returned chunks are copies: the caller
+    owns them.
+    =========================================================================
+*/
+
+#ifndef CMP_STORE_H_INCLUDED
+#define CMP_STORE_H_INCLUDED
+
+#define CMP_STORE_SCHEMA 1
+
+//  Length of a LIST cursor in bytes (received_at and id, big-endian)
+#define CMP_STORE_CURSOR_SIZE 16
+
+//  Open or create the store in directory path (created if missing), with
+//  an initial map of map_size bytes that may grow up to map_max bytes (0:
+//  no limit). Returns NULL and logs why on failure.
+cmp_store_t *cmp_store_new (const char *path, size_t map_size,
+                            size_t map_max);
+
+//  Close the store; idempotent.
+void cmp_store_destroy (cmp_store_t **self_p);
+
+//  Begin the write transaction of a batch.
+int cmp_store_begin (cmp_store_t *self) CMP_MUSTCHECK;
+
+//  Commit the write transaction to disk. On failure, the transaction is
+//  gone, in-memory counters are rolled back, and cmp_store_full tells
+//  whether the map was full.
+int cmp_store_commit (cmp_store_t *self) CMP_MUSTCHECK;
+
+//  Abandon the write transaction and roll back in-memory counters.
+void cmp_store_abort (cmp_store_t *self);
+
+//  True if the last failed write or commit ran out of map space.
+bool cmp_store_full (cmp_store_t *self);
+
+//  Double the map size, up to map_max. Only outside a transaction.
+int cmp_store_grow (cmp_store_t *self) CMP_MUSTCHECK;
+
+//  ---------------------------------------------------------------------
+//  Inside the write transaction
+
+//  The id registered under (channel, ref), or 0.
+uint64_t cmp_store_ref_find (cmp_store_t *self, const char *channel,
+                             const char *ref);
+
+//  Reserve the next complaint id and the next number for a complaint
+//  registered at time (ms). The number is written into number (at least
+//  24 bytes). Both are released again if the transaction aborts.
+uint64_t cmp_store_next_id (cmp_store_t *self, int64_t time,
+                            char *number, size_t number_size);
+
+//  Store a new complaint record and its index entries.
+int cmp_store_complaint_put (cmp_store_t *self, uint64_t id,
+                             const char *number, const char *channel,
+                             const char *ref, int64_t received_at,
+                             zchunk_t *record) CMP_MUSTCHECK;
+
+//  Reserve the next event sequence number.
+uint64_t cmp_store_next_seq (cmp_store_t *self);
+
+//  Append an event at seq (from cmp_store_next_seq).
+int cmp_store_event_put (cmp_store_t *self, uint64_t seq,
+                         zchunk_t *event) CMP_MUSTCHECK;
+
+//  ---------------------------------------------------------------------
+//  Reads (inside the write transaction when one is open)
+
+//  A copy of the record of complaint id, or NULL.
+zchunk_t *cmp_store_complaint (cmp_store_t *self, uint64_t id);
+
+//  The id of the complaint with this number, or 0.
+uint64_t cmp_store_number_find (cmp_store_t *self, const char *number);
+
+//  Append up to limit records with received_at in [from, to), on channel
+//  if not NULL, after cursor if not NULL, to records (as zchunk_t *). If
+//  more remain, writes the last record's cursor into next (size
+//  CMP_STORE_CURSOR_SIZE) and sets *more. Returns 0 or -1.
+int cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
+                    const char *channel, const byte *cursor, size_t limit,
+                    zlistx_t *records, byte *next, bool *more) CMP_MUSTCHECK;
+
+//  Append up to limit events with seq >= from to events. Returns 0 or -1.
+int cmp_store_events (cmp_store_t *self, uint64_t from, size_t limit,
+                      zlistx_t *events) CMP_MUSTCHECK;
+
+//  Last event sequence number committed or reserved, 0 if none.
+uint64_t cmp_store_last_seq (cmp_store_t *self);
+
+//  Number of complaints stored.
+uint64_t cmp_store_count (cmp_store_t *self);
+
+//  Current map size in bytes.
+size_t cmp_store_map_size (cmp_store_t *self);
+
+//  LMDB's version string, for the startup log line.
+const char *cmp_store_lmdb_version (void);
+
+//  Self test of this class
+void cmp_store_test (bool verbose);
+
+#endif

@@ -1,0 +1,253 @@
+/*  =========================================================================
+    cmp_proto - the complaintd protocol codec (version 1)
+
+    One cmp_proto_t is one protocol message. The class mirrors
+    proto/PROTOCOL.md one to one: a CMP_PROTO_<NAME> constant per message and
+    an accessor pair per field. Fields form one flat set, as in zproto
+    codecs; each message uses the subset its table in the spec lists, and
+    the encoder writes only that subset.
+
+    Every body is the msgpack array [signature, version, type, request id,
+    fields]. cmp_proto_decode checks the signature and version, bounds
+    nesting, element counts and sizes before msgpack allocates anything,
+    checks every field's type and UTF-8, and refuses unknown keys.
+    =========================================================================
+*/
+
+#ifndef CMP_PROTO_H_INCLUDED
+#define CMP_PROTO_H_INCLUDED
+
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CMP_PROTO_SIGNATURE "CMP"
+#define CMP_PROTO_VERSION   1
+
+//  Decoder bounds, applied before anything is allocated
+#define CMP_PROTO_MAX_DEPTH     8
+#define CMP_PROTO_MAX_ELEMENTS  4096
+
+//  Message types
+#define CMP_PROTO_SUBMIT     1
+#define CMP_PROTO_SUBMITTED  2
+#define CMP_PROTO_GET        3
+#define CMP_PROTO_COMPLAINT  4
+#define CMP_PROTO_LIST       5
+#define CMP_PROTO_COMPLAINTS 6
+#define CMP_PROTO_REPLAY     7
+#define CMP_PROTO_EVENTS     8
+#define CMP_PROTO_HEALTH     9
+#define CMP_PROTO_STATUS     10
+#define CMP_PROTO_EVENT      11
+#define CMP_PROTO_ERROR      12
+
+//  Status codes (one table, PROTOCOL.md "Errors")
+#define CMP_STATUS_OK            200
+#define CMP_STATUS_BAD_REQUEST   400
+#define CMP_STATUS_NOT_FOUND     404
+#define CMP_STATUS_NOT_SUPPORTED 405
+#define CMP_STATUS_CONFLICT      409
+#define CMP_STATUS_TOO_LARGE     413
+#define CMP_STATUS_INVALID       422
+#define CMP_STATUS_INTERNAL      500
+#define CMP_STATUS_UNAVAILABLE   503
+#define CMP_STATUS_VERSION       505
+#define CMP_STATUS_STORAGE_FULL  507
+
+//  Why a body could not be decoded. The request id and message type are
+//  filled in as far as the body could be read, so that the ERROR reply can
+//  carry them.
+typedef struct {
+    int status;          //  CMP_STATUS_ code
+    int id;              //  Message type, 0 if not known
+    uint64_t request_id; //  Request id, 0 if not read
+    char field[128];     //  Dotted path of the field at fault, or ""
+    char text[512];      //  Human-readable reason
+} cmp_proto_fault_t;
+
+typedef struct _cmp_proto_t cmp_proto_t;
+
+//  Create a new empty message of the given type.
+cmp_proto_t *cmp_proto_new (int id);
+
+//  Destroy a message; idempotent, nulls the pointer.
+void cmp_proto_destroy (cmp_proto_t **self_p);
+
+//  Decode one body. Returns a new message, or NULL with *fault filled in
+//  (fault may be NULL) and a warning logged.
+cmp_proto_t *cmp_proto_decode (const void *data, size_t size,
+                               cmp_proto_fault_t *fault);
+
+//  Encode the message as a body frame. Caller owns the frame.
+zframe_t *cmp_proto_encode (cmp_proto_t *self);
+
+//  Encode only the fields map of a COMPLAINT (the stored record) or an
+//  EVENT (the stored event). Caller owns the chunk.
+zchunk_t *cmp_proto_encode_map (cmp_proto_t *self);
+
+//  Decode a bare fields map as encoded by cmp_proto_encode_map (a stored
+//  record when id is CMP_PROTO_COMPLAINT, a stored event when it is
+//  CMP_PROTO_EVENT). Returns NULL if the map is not valid.
+cmp_proto_t *cmp_proto_decode_map (int id, const void *data, size_t size);
+
+//  Message type and its protocol name ("SUBMIT"), or "?" if unknown.
+int cmp_proto_id (cmp_proto_t *self);
+void cmp_proto_set_id (cmp_proto_t *self, int id);
+const char *cmp_proto_command (cmp_proto_t *self);
+const char *cmp_proto_id_name (int id);
+
+//  Client-chosen request id, echoed in the reply
+uint64_t cmp_proto_request_id (cmp_proto_t *self);
+void cmp_proto_set_request_id (cmp_proto_t *self, uint64_t request_id);
+
+//  Print the message to stdout, for debugging and the CLI
+void cmp_proto_print (cmp_proto_t *self);
+
+//  The message's fields as a JSON object (UTF-8), for scripts. Caller
+//  frees the string with zstr_free. Returns NULL on failure.
+char *cmp_proto_json (cmp_proto_t *self);
+
+//  ---------------------------------------------------------------------
+//  String fields. Getters return NULL when the field is absent; the value
+//  is valid until the field is set again or the message is destroyed.
+//  Setters copy the value; NULL clears the field.
+
+//  Complaint: channel (phone, email, ...) and the adapter's reference
+const char *cmp_proto_channel (cmp_proto_t *self);
+void cmp_proto_set_channel (cmp_proto_t *self, const char *value);
+const char *cmp_proto_ref (cmp_proto_t *self);
+void cmp_proto_set_ref (cmp_proto_t *self, const char *value);
+//  Complaint number, e.g. 20261123-000042
+const char *cmp_proto_number (cmp_proto_t *self);
+void cmp_proto_set_number (cmp_proto_t *self, const char *value);
+//  Complaint state ("registered")
+const char *cmp_proto_state (cmp_proto_t *self);
+void cmp_proto_set_state (cmp_proto_t *self, const char *value);
+//  Complainant (map "complainant" on the wire)
+const char *cmp_proto_name (cmp_proto_t *self);
+void cmp_proto_set_name (cmp_proto_t *self, const char *value);
+const char *cmp_proto_phone (cmp_proto_t *self);
+void cmp_proto_set_phone (cmp_proto_t *self, const char *value);
+const char *cmp_proto_email (cmp_proto_t *self);
+void cmp_proto_set_email (cmp_proto_t *self, const char *value);
+const char *cmp_proto_relation (cmp_proto_t *self);
+void cmp_proto_set_relation (cmp_proto_t *self, const char *value);
+//  What is complained about (map "subject" on the wire)
+const char *cmp_proto_department (cmp_proto_t *self);
+void cmp_proto_set_department (cmp_proto_t *self, const char *value);
+const char *cmp_proto_staff (cmp_proto_t *self);
+void cmp_proto_set_staff (cmp_proto_t *self, const char *value);
+const char *cmp_proto_location (cmp_proto_t *self);
+void cmp_proto_set_location (cmp_proto_t *self, const char *value);
+//  What happened, and what the complainant asks for
+const char *cmp_proto_description (cmp_proto_t *self);
+void cmp_proto_set_description (cmp_proto_t *self, const char *value);
+const char *cmp_proto_demands (cmp_proto_t *self);
+void cmp_proto_set_demands (cmp_proto_t *self, const char *value);
+//  EVENT topic, e.g. complaint.created
+const char *cmp_proto_topic (cmp_proto_t *self);
+void cmp_proto_set_topic (cmp_proto_t *self, const char *value);
+//  ERROR: symbolic code, human-readable message, field at fault
+const char *cmp_proto_code (cmp_proto_t *self);
+void cmp_proto_set_code (cmp_proto_t *self, const char *value);
+const char *cmp_proto_message (cmp_proto_t *self);
+void cmp_proto_set_message (cmp_proto_t *self, const char *value);
+const char *cmp_proto_field (cmp_proto_t *self);
+void cmp_proto_set_field (cmp_proto_t *self, const char *value);
+//  LIST cursor, and COMPLAINTS cursor of the next page
+const char *cmp_proto_after (cmp_proto_t *self);
+void cmp_proto_set_after (cmp_proto_t *self, const char *value);
+const char *cmp_proto_next (cmp_proto_t *self);
+void cmp_proto_set_next (cmp_proto_t *self, const char *value);
+//  STATUS: daemon version
+const char *cmp_proto_software (cmp_proto_t *self);
+void cmp_proto_set_software (cmp_proto_t *self, const char *value);
+
+//  ---------------------------------------------------------------------
+//  Integer and boolean fields. cmp_proto_has (self, "key") tells whether
+//  an optional field was present; getters return 0 or false when absent.
+
+bool cmp_proto_has (cmp_proto_t *self, const char *field);
+//  Times, milliseconds since the Unix epoch (UTC)
+int64_t cmp_proto_complained_at (cmp_proto_t *self);
+void cmp_proto_set_complained_at (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_received_at (cmp_proto_t *self);
+void cmp_proto_set_received_at (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_at (cmp_proto_t *self);
+void cmp_proto_set_at (cmp_proto_t *self, int64_t value);
+//  LIST: time range [from, to); REPLAY: first sequence number (from)
+int64_t cmp_proto_from (cmp_proto_t *self);
+void cmp_proto_set_from (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_to (cmp_proto_t *self);
+void cmp_proto_set_to (cmp_proto_t *self, int64_t value);
+//  STATUS: uptime in milliseconds
+int64_t cmp_proto_uptime (cmp_proto_t *self);
+void cmp_proto_set_uptime (cmp_proto_t *self, int64_t value);
+//  Complaint id (server-assigned, from 1)
+uint64_t cmp_proto_complaint_id (cmp_proto_t *self);
+void cmp_proto_set_complaint_id (cmp_proto_t *self, uint64_t value);
+//  Complaint version (1 after registration)
+uint64_t cmp_proto_version (cmp_proto_t *self);
+void cmp_proto_set_version (cmp_proto_t *self, uint64_t value);
+//  EVENT sequence number; EVENTS "last" and STATUS "last_seq"
+uint64_t cmp_proto_seq (cmp_proto_t *self);
+void cmp_proto_set_seq (cmp_proto_t *self, uint64_t value);
+uint64_t cmp_proto_last_seq (cmp_proto_t *self);
+void cmp_proto_set_last_seq (cmp_proto_t *self, uint64_t value);
+//  LIST and REPLAY page size
+uint64_t cmp_proto_limit (cmp_proto_t *self);
+void cmp_proto_set_limit (cmp_proto_t *self, uint64_t value);
+//  ERROR status code
+uint64_t cmp_proto_status (cmp_proto_t *self);
+void cmp_proto_set_status (cmp_proto_t *self, uint64_t value);
+//  STATUS: protocol version and number of complaints stored
+uint64_t cmp_proto_protocol (cmp_proto_t *self);
+void cmp_proto_set_protocol (cmp_proto_t *self, uint64_t value);
+uint64_t cmp_proto_complaints (cmp_proto_t *self);
+void cmp_proto_set_complaints (cmp_proto_t *self, uint64_t value);
+//  Complainant chose to stay anonymous
+bool cmp_proto_anonymous (cmp_proto_t *self);
+void cmp_proto_set_anonymous (cmp_proto_t *self, bool value);
+//  SUBMITTED: the (channel, ref) was already registered
+bool cmp_proto_duplicate (cmp_proto_t *self);
+void cmp_proto_set_duplicate (cmp_proto_t *self, bool value);
+
+//  ---------------------------------------------------------------------
+//  List fields
+
+//  Attachment URIs and free tags. The list is borrowed, never NULL; it
+//  holds strings owned by the message.
+zlist_t *cmp_proto_attachments (cmp_proto_t *self);
+void cmp_proto_add_attachment (cmp_proto_t *self, const char *uri);
+zlist_t *cmp_proto_tags (cmp_proto_t *self);
+void cmp_proto_add_tag (cmp_proto_t *self, const char *tag);
+
+//  COMPLAINTS items and EVENTS events, decoded into COMPLAINT and EVENT
+//  messages. Borrowed, never NULL, valid while the message lives.
+zlistx_t *cmp_proto_items (cmp_proto_t *self);
+
+//  For the encoder: append an already-encoded fields map (a stored record
+//  or event) to COMPLAINTS, EVENTS, COMPLAINT or EVENT. Takes ownership.
+void cmp_proto_add_raw (cmp_proto_t *self, zchunk_t **chunk_p);
+
+//  Copy out an ERROR reply for a fault
+cmp_proto_t *cmp_proto_new_error (uint64_t request_id, int status,
+                                  const char *field, const char *text);
+
+//  Symbolic name of a status code ("INVALID"), or "UNKNOWN"
+const char *cmp_proto_status_code (int status);
+
+//  Version of the msgpack-c library the codec is built on
+const char *cmp_proto_msgpack_version (void);
+
+//  Self test of this class
+void cmp_proto_test (bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
