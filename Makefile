@@ -185,7 +185,7 @@ install: build
 	install -m 644 include/complaint.h include/cmp_proto.h include/cmp_client.h \
 	    include/cmp_subscriber.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' libcomplaint.pc.in \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' client/libcomplaint.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/libcomplaint.pc
 	test -e $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf || \
 	    install -m 644 complaintd.conf $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf
