@@ -22,7 +22,7 @@ BUILD      ?= build
 # Debian 12 packages the build needs, and those the tests need on top
 DEB_BUILD  = gcc make pkg-config libczmq-dev libzmq3-dev liblmdb-dev \
              libmsgpack-dev libjansson-dev libsystemd-dev
-DEB_TEST   = clang python3 python3-zmq python3-msgpack systemd valgrind \
+DEB_TEST   = clang clang-format python3 python3-zmq python3-msgpack systemd valgrind \
              libclang-rt-14-dev
 
 PKGS       = libczmq libzmq lmdb msgpack jansson
@@ -131,7 +131,7 @@ run: all
 
 check: deps-test
 	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory selftest integration check-config-doc
+	@$(MAKE) --no-print-directory selftest integration check-config-doc format-check
 	@$(MAKE) --no-print-directory check-clang
 	@$(MAKE) --no-print-directory check-asan
 

@@ -7,12 +7,13 @@
 
 //  Structure of our class
 
-struct _cmp_client_t {
-    char *endpoint;           //  Daemon endpoint
-    zsock_t *socket;          //  DEALER connected to it
-    zpoller_t *poller;        //  Polls socket
-    int timeout;              //  Call timeout, ms
-    uint64_t next_id;         //  Next request id to give
+struct _cmp_client_t
+{
+    char *endpoint;    //  Daemon endpoint
+    zsock_t *socket;   //  DEALER connected to it
+    zpoller_t *poller; //  Polls socket
+    int timeout;       //  Call timeout, ms
+    uint64_t next_id;  //  Next request id to give
 };
 
 static int
@@ -99,8 +100,8 @@ cmp_client_recv (cmp_client_t *self, int timeout)
     if (!msg)
         return NULL;
     zframe_t *body = zmsg_last (msg);
-    cmp_proto_t *reply = cmp_proto_decode (zframe_data (body),
-                                           zframe_size (body), NULL);
+    cmp_proto_t *reply =
+      cmp_proto_decode (zframe_data (body), zframe_size (body), NULL);
     zmsg_destroy (&msg);
     return reply;
 }
@@ -118,7 +119,7 @@ cmp_client_call (cmp_client_t *self, cmp_proto_t **request_p)
         cmp_proto_t *reply = cmp_client_recv (self, (int) left);
         if (reply && cmp_proto_request_id (reply) == id)
             return reply;
-        cmp_proto_destroy (&reply);   //  A stale reply, or none
+        cmp_proto_destroy (&reply); //  A stale reply, or none
     }
     //  A new socket, so that the late reply is never read as another's
     s_connect (self);
@@ -155,8 +156,8 @@ cmp_client_test (bool verbose)
     assert (request == NULL);
     zmsg_t *msg = zmsg_recv (router);
     zframe_t *body = zmsg_last (msg);
-    cmp_proto_t *seen = cmp_proto_decode (zframe_data (body),
-                                          zframe_size (body), NULL);
+    cmp_proto_t *seen =
+      cmp_proto_decode (zframe_data (body), zframe_size (body), NULL);
     assert (seen && cmp_proto_request_id (seen) == id);
     zmsg_remove (msg, body);
     zframe_destroy (&body);

@@ -23,15 +23,16 @@
 
 //  Structure of our class
 
-struct _cmp_subscriber_t {
-    cmp_client_t *api;        //  API endpoint, for REPLAY and HEALTH
-    zsock_t *events;          //  SUB on the events endpoint
-    zpoller_t *poller;        //  Polls events
-    zlistx_t *ready;          //  Events queued for the caller, in order
-    uint64_t expected;        //  Next seq not yet queued
-    uint64_t next;            //  Next seq recv will return
-    uint64_t known_last;      //  Highest seq the daemon said it has
-    int64_t quiet_since;      //  When the last live event came, ms
+struct _cmp_subscriber_t
+{
+    cmp_client_t *api;   //  API endpoint, for REPLAY and HEALTH
+    zsock_t *events;     //  SUB on the events endpoint
+    zpoller_t *poller;   //  Polls events
+    zlistx_t *ready;     //  Events queued for the caller, in order
+    uint64_t expected;   //  Next seq not yet queued
+    uint64_t next;       //  Next seq recv will return
+    uint64_t known_last; //  Highest seq the daemon said it has
+    int64_t quiet_since; //  When the last live event came, ms
 };
 
 static void
@@ -41,11 +42,12 @@ s_proto_destroy (void **item)
 }
 
 cmp_subscriber_t *
-cmp_subscriber_new (const char *api_endpoint, const char *events_endpoint,
+cmp_subscriber_new (const char *api_endpoint,
+                    const char *events_endpoint,
                     uint64_t from)
 {
-    cmp_subscriber_t *self
-        = (cmp_subscriber_t *) zmalloc (sizeof (cmp_subscriber_t));
+    cmp_subscriber_t *self =
+      (cmp_subscriber_t *) zmalloc (sizeof (cmp_subscriber_t));
     assert (self);
     self->api = cmp_client_new (api_endpoint);
     self->events = zsock_new (ZMQ_SUB);
@@ -90,8 +92,7 @@ s_offer (cmp_subscriber_t *self, cmp_proto_t **event_p)
         zlistx_add_end (self->ready, *event_p);
         *event_p = NULL;
         self->expected++;
-    }
-    else
+    } else
         cmp_proto_destroy (event_p);
 }
 
@@ -161,8 +162,8 @@ cmp_subscriber_recv (cmp_subscriber_t *self, int timeout)
             if (!msg)
                 continue;
             zframe_t *body = zmsg_last (msg);
-            cmp_proto_t *event = cmp_proto_decode (zframe_data (body),
-                                                   zframe_size (body), NULL);
+            cmp_proto_t *event =
+              cmp_proto_decode (zframe_data (body), zframe_size (body), NULL);
             zmsg_destroy (&msg);
             if (!event || cmp_proto_id (event) != CMP_PROTO_EVENT) {
                 cmp_proto_destroy (&event);
@@ -177,9 +178,7 @@ cmp_subscriber_recv (cmp_subscriber_t *self, int timeout)
                 continue;
             }
             s_offer (self, &event);
-        }
-        else
-        if (zclock_mono () - self->quiet_since >= QUIET_CHECK) {
+        } else if (zclock_mono () - self->quiet_since >= QUIET_CHECK) {
             s_check_last (self);
             self->quiet_since = zclock_mono ();
         }
@@ -218,8 +217,8 @@ s_answer (zsock_t *router, uint64_t last)
 {
     zmsg_t *msg = zmsg_recv (router);
     zframe_t *body = zmsg_last (msg);
-    cmp_proto_t *request = cmp_proto_decode (zframe_data (body),
-                                             zframe_size (body), NULL);
+    cmp_proto_t *request =
+      cmp_proto_decode (zframe_data (body), zframe_size (body), NULL);
     assert (request);
     zmsg_remove (msg, body);
     zframe_destroy (&body);
@@ -234,8 +233,7 @@ s_answer (zsock_t *router, uint64_t last)
             cmp_proto_add_raw (reply, &map);
             cmp_proto_destroy (&event);
         }
-    }
-    else
+    } else
         reply = cmp_proto_new (CMP_PROTO_STATUS);
     cmp_proto_set_last_seq (reply, last);
     cmp_proto_set_request_id (reply, cmp_proto_request_id (request));
@@ -269,7 +267,7 @@ cmp_subscriber_test (bool verbose)
     zsock_t *pub = zsock_new_pub ("inproc://cmp_subscriber_events");
     assert (router && pub);
     cmp_subscriber_t *self = cmp_subscriber_new (
-        "inproc://cmp_subscriber_api", "inproc://cmp_subscriber_events", 1);
+      "inproc://cmp_subscriber_api", "inproc://cmp_subscriber_events", 1);
     assert (self);
     pthread_t api_thread;
     pthread_create (&api_thread, NULL, s_fake_api, router);
@@ -281,7 +279,7 @@ cmp_subscriber_test (bool verbose)
     assert (event && cmp_proto_seq (event) == 2);
     cmp_proto_destroy (&event);
     //  Live: 3, a repeat of 2, then 6 (a gap of 4 and 5)
-    zclock_sleep (50);          //  Let the inproc subscription take effect
+    zclock_sleep (50); //  Let the inproc subscription take effect
     s_publish (pub, 3);
     s_publish (pub, 2);
     s_publish (pub, 6);

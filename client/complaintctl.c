@@ -10,44 +10,46 @@
 
 #include "complaint.h"
 
-#define EXIT_REFUSED   1
-#define EXIT_USAGE     2
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
 #define EXIT_NO_ANSWER 3
 
-typedef struct {
-    const char *intake;       //  Intake endpoint
-    const char *api;          //  API endpoint
-    const char *events;       //  Events endpoint
-    bool json;                //  Print JSON
-    int timeout;              //  Call timeout, ms
+typedef struct
+{
+    const char *intake; //  Intake endpoint
+    const char *api;    //  API endpoint
+    const char *events; //  Events endpoint
+    bool json;          //  Print JSON
+    int timeout;        //  Call timeout, ms
 } s_options_t;
 
 static void
 s_usage (FILE *file)
 {
-    fprintf (file,
-        "usage: complaintctl [global options] COMMAND [options]\n"
-        "commands:\n"
-        "  submit --channel C --description TEXT [--ref R] [--name N]\n"
-        "         [--phone P] [--email E] [--anonymous] [--relation R]\n"
-        "         [--department D] [--staff S] [--location L] [--demands TEXT]\n"
-        "         [--complained-at TIME] [--attach URI]... [--tag T]...\n"
-        "  get ID|NUMBER\n"
-        "  list [--from TIME] [--to TIME] [--channel C] [--limit N]\n"
-        "       [--after CURSOR] [--all]\n"
-        "  watch [--from SEQ] [--count N]\n"
-        "  health [--intake]\n"
-        "global options:\n"
-        "  --intake EP   intake endpoint (default $COMPLAINTD_INTAKE or\n"
-        "                tcp://127.0.0.1:7470)\n"
-        "  --api EP      API endpoint (default $COMPLAINTD_API or\n"
-        "                tcp://127.0.0.1:7471)\n"
-        "  --events EP   events endpoint (default $COMPLAINTD_EVENTS or\n"
-        "                tcp://127.0.0.1:7472)\n"
-        "  --timeout MS  how long to wait for a reply (default 5000)\n"
-        "  --json        print replies as JSON, one object per line\n"
-        "TIME is milliseconds since the epoch, YYYY-MM-DD or\n"
-        "YYYY-MM-DDTHH:MM[:SS] (local time).\n");
+    fprintf (
+      file,
+      "usage: complaintctl [global options] COMMAND [options]\n"
+      "commands:\n"
+      "  submit --channel C --description TEXT [--ref R] [--name N]\n"
+      "         [--phone P] [--email E] [--anonymous] [--relation R]\n"
+      "         [--department D] [--staff S] [--location L] [--demands TEXT]\n"
+      "         [--complained-at TIME] [--attach URI]... [--tag T]...\n"
+      "  get ID|NUMBER\n"
+      "  list [--from TIME] [--to TIME] [--channel C] [--limit N]\n"
+      "       [--after CURSOR] [--all]\n"
+      "  watch [--from SEQ] [--count N]\n"
+      "  health [--intake]\n"
+      "global options:\n"
+      "  --intake EP   intake endpoint (default $COMPLAINTD_INTAKE or\n"
+      "                tcp://127.0.0.1:7470)\n"
+      "  --api EP      API endpoint (default $COMPLAINTD_API or\n"
+      "                tcp://127.0.0.1:7471)\n"
+      "  --events EP   events endpoint (default $COMPLAINTD_EVENTS or\n"
+      "                tcp://127.0.0.1:7472)\n"
+      "  --timeout MS  how long to wait for a reply (default 5000)\n"
+      "  --json        print replies as JSON, one object per line\n"
+      "TIME is milliseconds since the epoch, YYYY-MM-DD or\n"
+      "YYYY-MM-DDTHH:MM[:SS] (local time).\n");
 }
 
 static const char *
@@ -141,7 +143,7 @@ s_print_line (const char *label, const char *value)
 static void
 s_print_complaint (cmp_proto_t *record)
 {
-    char text [64];
+    char text[64];
     snprintf (text, sizeof (text), "%" PRIu64, cmp_proto_complaint_id (record));
     s_print_line ("number:", cmp_proto_number (record));
     s_print_line ("id:", text);
@@ -175,23 +177,23 @@ s_print_complaint (cmp_proto_t *record)
 
 //  Options of a command: "--name value" pairs and flags
 static const char *
-s_take (int argc, char *argv [], int *index, const char *name)
+s_take (int argc, char *argv[], int *index, const char *name)
 {
-    if (!streq (argv [*index], name))
+    if (!streq (argv[*index], name))
         return NULL;
     if (*index + 1 >= argc) {
         fprintf (stderr, "complaintctl: %s needs a value\n", name);
         exit (EXIT_USAGE);
     }
     *index += 1;
-    return argv [*index];
+    return argv[*index];
 }
 
 static int
-s_submit (s_options_t *options, int argc, char *argv [])
+s_submit (s_options_t *options, int argc, char *argv[])
 {
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_SUBMIT);
-    char generated [40] = "";
+    char generated[40] = "";
     for (int index = 0; index < argc; index++) {
         const char *value;
         if ((value = s_take (argc, argv, &index, "--channel")))
@@ -223,18 +225,19 @@ s_submit (s_options_t *options, int argc, char *argv [])
         else if ((value = s_take (argc, argv, &index, "--complained-at"))) {
             int64_t time;
             if (s_parse_time (value, &time)) {
-                fprintf (stderr, "complaintctl: --complained-at: \"%s\" is not "
-                                 "a time\n", value);
+                fprintf (stderr,
+                         "complaintctl: --complained-at: \"%s\" is not "
+                         "a time\n",
+                         value);
                 cmp_proto_destroy (&request);
                 return EXIT_USAGE;
             }
             cmp_proto_set_complained_at (request, time);
-        }
-        else if (streq (argv [index], "--anonymous"))
+        } else if (streq (argv[index], "--anonymous"))
             cmp_proto_set_anonymous (request, true);
         else {
             fprintf (stderr, "complaintctl: submit: unknown option %s\n",
-                     argv [index]);
+                     argv[index]);
             cmp_proto_destroy (&request);
             return EXIT_USAGE;
         }
@@ -242,7 +245,8 @@ s_submit (s_options_t *options, int argc, char *argv [])
     //  Without --ref, make one; resending with it is then idempotent
     if (!cmp_proto_ref (request)) {
         snprintf (generated, sizeof (generated), "ctl-%08x%08x",
-                  (unsigned) randof (0x7fffffff), (unsigned) randof (0x7fffffff));
+                  (unsigned) randof (0x7fffffff),
+                  (unsigned) randof (0x7fffffff));
         cmp_proto_set_ref (request, generated);
     }
     cmp_proto_t *reply = s_call (options, options->intake, &request);
@@ -251,8 +255,7 @@ s_submit (s_options_t *options, int argc, char *argv [])
     int status = EXIT_SUCCESS;
     if (cmp_proto_id (reply) != CMP_PROTO_SUBMITTED)
         status = s_refused (reply);
-    else
-    if (options->json)
+    else if (options->json)
         s_print_json (reply);
     else
         printf ("%s %s (id %" PRIu64 ")%s%s\n",
@@ -265,7 +268,7 @@ s_submit (s_options_t *options, int argc, char *argv [])
 }
 
 static int
-s_get (s_options_t *options, int argc, char *argv [])
+s_get (s_options_t *options, int argc, char *argv[])
 {
     if (argc != 1) {
         fprintf (stderr, "complaintctl: get needs one id or number\n");
@@ -273,19 +276,18 @@ s_get (s_options_t *options, int argc, char *argv [])
     }
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_GET);
     char *end;
-    unsigned long long id = strtoull (argv [0], &end, 10);
-    if (*argv [0] && *end == 0)
+    unsigned long long id = strtoull (argv[0], &end, 10);
+    if (*argv[0] && *end == 0)
         cmp_proto_set_complaint_id (request, id);
     else
-        cmp_proto_set_number (request, argv [0]);
+        cmp_proto_set_number (request, argv[0]);
     cmp_proto_t *reply = s_call (options, options->api, &request);
     if (!reply)
         return EXIT_NO_ANSWER;
     int status = EXIT_SUCCESS;
     if (cmp_proto_id (reply) != CMP_PROTO_COMPLAINT)
         status = s_refused (reply);
-    else
-    if (options->json)
+    else if (options->json)
         s_print_json (reply);
     else
         s_print_complaint (reply);
@@ -294,7 +296,7 @@ s_get (s_options_t *options, int argc, char *argv [])
 }
 
 static int
-s_list (s_options_t *options, int argc, char *argv [])
+s_list (s_options_t *options, int argc, char *argv[])
 {
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_LIST);
     bool all = false;
@@ -308,22 +310,21 @@ s_list (s_options_t *options, int argc, char *argv [])
                 cmp_proto_destroy (&request);
                 return EXIT_USAGE;
             }
-            if (streq (argv [index - 1], "--from"))
+            if (streq (argv[index - 1], "--from"))
                 cmp_proto_set_from (request, time);
             else
                 cmp_proto_set_to (request, time);
-        }
-        else if ((value = s_take (argc, argv, &index, "--channel")))
+        } else if ((value = s_take (argc, argv, &index, "--channel")))
             cmp_proto_set_channel (request, value);
         else if ((value = s_take (argc, argv, &index, "--limit")))
             cmp_proto_set_limit (request, strtoull (value, NULL, 10));
         else if ((value = s_take (argc, argv, &index, "--after")))
             cmp_proto_set_after (request, value);
-        else if (streq (argv [index], "--all"))
+        else if (streq (argv[index], "--all"))
             all = true;
         else {
             fprintf (stderr, "complaintctl: list: unknown option %s\n",
-                     argv [index]);
+                     argv[index]);
             cmp_proto_destroy (&request);
             return EXIT_USAGE;
         }
@@ -361,22 +362,24 @@ s_list (s_options_t *options, int argc, char *argv [])
         if (options->json)
             s_print_json (reply);
         else
-            for (cmp_proto_t *item = (cmp_proto_t *) zlistx_first (
-                     cmp_proto_items (reply));
-                 item; item = (cmp_proto_t *) zlistx_next (cmp_proto_items (reply))) {
-                char time [32];
-                s_format_time (cmp_proto_received_at (item), time, sizeof (time));
-                printf ("%s  %s  %-7s  %-12.12s  %.60s\n", cmp_proto_number (item),
-                        time, cmp_proto_channel (item),
-                        cmp_proto_department (item) ? cmp_proto_department (item)
-                                                    : "-",
+            for (cmp_proto_t *item =
+                   (cmp_proto_t *) zlistx_first (cmp_proto_items (reply));
+                 item;
+                 item = (cmp_proto_t *) zlistx_next (cmp_proto_items (reply))) {
+                char time[32];
+                s_format_time (cmp_proto_received_at (item), time,
+                               sizeof (time));
+                printf ("%s  %s  %-7s  %-12.12s  %.60s\n",
+                        cmp_proto_number (item), time, cmp_proto_channel (item),
+                        cmp_proto_department (item)
+                          ? cmp_proto_department (item)
+                          : "-",
                         cmp_proto_description (item));
             }
         if (cmp_proto_next (reply) && all) {
             cmp_proto_set_after (query, cmp_proto_next (reply));
             request = query;
-        }
-        else {
+        } else {
             if (cmp_proto_next (reply) && !options->json)
                 printf ("more: --after %s\n", cmp_proto_next (reply));
             cmp_proto_destroy (&query);
@@ -388,7 +391,7 @@ s_list (s_options_t *options, int argc, char *argv [])
 }
 
 static int
-s_watch (s_options_t *options, int argc, char *argv [])
+s_watch (s_options_t *options, int argc, char *argv[])
 {
     uint64_t from = 0;
     long count = -1;
@@ -400,7 +403,7 @@ s_watch (s_options_t *options, int argc, char *argv [])
             count = strtol (value, NULL, 10);
         else {
             fprintf (stderr, "complaintctl: watch: unknown option %s\n",
-                     argv [index]);
+                     argv[index]);
             return EXIT_USAGE;
         }
     }
@@ -413,8 +416,8 @@ s_watch (s_options_t *options, int argc, char *argv [])
         from = cmp_proto_last_seq (reply) + 1;
         cmp_proto_destroy (&reply);
     }
-    cmp_subscriber_t *subscriber
-        = cmp_subscriber_new (options->api, options->events, from);
+    cmp_subscriber_t *subscriber =
+      cmp_subscriber_new (options->api, options->events, from);
     if (!subscriber)
         return EXIT_USAGE;
     setvbuf (stdout, NULL, _IOLBF, 0);
@@ -425,10 +428,10 @@ s_watch (s_options_t *options, int argc, char *argv [])
         if (options->json)
             s_print_json (event);
         else {
-            char time [32];
+            char time[32];
             s_format_time (cmp_proto_at (event), time, sizeof (time));
-            printf ("%" PRIu64 "  %s  %s  %s  %s\n", cmp_proto_seq (event), time,
-                    cmp_proto_topic (event), cmp_proto_number (event),
+            printf ("%" PRIu64 "  %s  %s  %s  %s\n", cmp_proto_seq (event),
+                    time, cmp_proto_topic (event), cmp_proto_number (event),
                     cmp_proto_channel (event) ? cmp_proto_channel (event) : "");
         }
         cmp_proto_destroy (&event);
@@ -440,14 +443,13 @@ s_watch (s_options_t *options, int argc, char *argv [])
 }
 
 static int
-s_health (s_options_t *options, int argc, char *argv [])
+s_health (s_options_t *options, int argc, char *argv[])
 {
     const char *endpoint = options->api;
-    if (argc == 1 && streq (argv [0], "--intake"))
+    if (argc == 1 && streq (argv[0], "--intake"))
         endpoint = options->intake;
-    else
-    if (argc) {
-        fprintf (stderr, "complaintctl: health: unknown option %s\n", argv [0]);
+    else if (argc) {
+        fprintf (stderr, "complaintctl: health: unknown option %s\n", argv[0]);
         return EXIT_USAGE;
     }
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_HEALTH);
@@ -457,8 +459,7 @@ s_health (s_options_t *options, int argc, char *argv [])
     int status = EXIT_SUCCESS;
     if (cmp_proto_id (reply) != CMP_PROTO_STATUS)
         status = s_refused (reply);
-    else
-    if (options->json)
+    else if (options->json)
         s_print_json (reply);
     else
         printf ("complaintd %s, protocol %" PRIu64 ", up %" PRId64
@@ -471,15 +472,15 @@ s_health (s_options_t *options, int argc, char *argv [])
 }
 
 int
-main (int argc, char *argv [])
+main (int argc, char *argv[])
 {
     zsys_init ();
-    s_options_t options = {
-        s_env ("COMPLAINTD_INTAKE", "tcp://127.0.0.1:7470"),
-        s_env ("COMPLAINTD_API", "tcp://127.0.0.1:7471"),
-        s_env ("COMPLAINTD_EVENTS", "tcp://127.0.0.1:7472"), false, 5000};
+    s_options_t options = {s_env ("COMPLAINTD_INTAKE", "tcp://127.0.0.1:7470"),
+                           s_env ("COMPLAINTD_API", "tcp://127.0.0.1:7471"),
+                           s_env ("COMPLAINTD_EVENTS", "tcp://127.0.0.1:7472"),
+                           false, 5000};
     int index = 1;
-    for (; index < argc && argv [index][0] == '-'; index++) {
+    for (; index < argc && argv[index][0] == '-'; index++) {
         const char *value;
         if ((value = s_take (argc, argv, &index, "--intake")))
             options.intake = value;
@@ -489,14 +490,13 @@ main (int argc, char *argv [])
             options.events = value;
         else if ((value = s_take (argc, argv, &index, "--timeout")))
             options.timeout = atoi (value);
-        else if (streq (argv [index], "--json"))
+        else if (streq (argv[index], "--json"))
             options.json = true;
-        else if (streq (argv [index], "-h") || streq (argv [index], "--help")) {
+        else if (streq (argv[index], "-h") || streq (argv[index], "--help")) {
             s_usage (stdout);
             return EXIT_SUCCESS;
-        }
-        else {
-            fprintf (stderr, "complaintctl: unknown option %s\n", argv [index]);
+        } else {
+            fprintf (stderr, "complaintctl: unknown option %s\n", argv[index]);
             s_usage (stderr);
             return EXIT_USAGE;
         }
@@ -505,7 +505,7 @@ main (int argc, char *argv [])
         s_usage (stderr);
         return EXIT_USAGE;
     }
-    const char *command = argv [index++];
+    const char *command = argv[index++];
     int rest = argc - index;
     char **args = argv + index;
     if (streq (command, "submit"))

@@ -9,64 +9,66 @@
 
 #include "cmp_classes.h"
 
-typedef enum {
+typedef enum
+{
     T_STRING, //  Any UTF-8 string
     T_NUMBER, //  Non-negative integer, with optional K, M, G, T suffix
     T_BOOL    //  true/false, yes/no, 1/0
 } s_type_t;
 
-typedef struct {
-    const char *key;          //  ZPL path
-    s_type_t type;            //  Value type
-    const char *fallback;     //  Default value
-    int64_t min;              //  Smallest number allowed
-    int64_t max;              //  Largest number allowed
-    bool reloadable;          //  SIGHUP applies a change
-    const char *doc;          //  One line of documentation
+typedef struct
+{
+    const char *key;      //  ZPL path
+    s_type_t type;        //  Value type
+    const char *fallback; //  Default value
+    int64_t min;          //  Smallest number allowed
+    int64_t max;          //  Largest number allowed
+    bool reloadable;      //  SIGHUP applies a change
+    const char *doc;      //  One line of documentation
 } s_key_t;
 
 #define KEY_MAX INT64_MAX
 
 static const s_key_t s_keys[] = {
-    {"server/intake", T_STRING, "tcp://127.0.0.1:7470", 0, 0, false,
-     "ROUTER endpoint for channel adapters (SUBMIT, HEALTH)"},
-    {"server/api", T_STRING, "tcp://127.0.0.1:7471", 0, 0, false,
-     "ROUTER endpoint for tools (GET, LIST, REPLAY, HEALTH)"},
-    {"server/events", T_STRING, "tcp://127.0.0.1:7472", 0, 0, false,
-     "PUB endpoint where every stored event is published"},
-    {"server/batch_max", T_NUMBER, "512", 1, 65536, true,
-     "most requests applied in one write transaction"},
-    {"server/verbose", T_BOOL, "false", 0, 0, true,
-     "log every request at debug level"},
-    {"store/path", T_STRING, "complaintd-data", 0, 0, false,
-     "directory of the LMDB environment (created if missing)"},
-    {"store/map_size", T_NUMBER, "64M", 1048576, KEY_MAX, false,
-     "initial LMDB map size; the map doubles by itself when full"},
-    {"store/map_max", T_NUMBER, "0", 0, KEY_MAX, false,
-     "largest map size the store may grow to; 0 means no limit"},
-    {"limits/max_request", T_NUMBER, "65536", 4096, 16777216, false,
-     "largest request body in bytes; larger ones get TOO_LARGE"},
-    {"limits/description", T_NUMBER, "16384", 1, 1048576, true,
-     "largest description in bytes"},
-    {"limits/demands", T_NUMBER, "4096", 1, 1048576, true,
-     "largest demands text in bytes"},
-    {"limits/text", T_NUMBER, "200", 1, 4096, true,
-     "largest name, relation, department, staff or location in bytes"},
-    {"limits/attachments", T_NUMBER, "16", 0, 1024, true,
-     "most attachment URIs per complaint"},
-    {"limits/tags", T_NUMBER, "32", 0, 1024, true,
-     "most tags per complaint"},
-    {"list/page_max", T_NUMBER, "500", 1, 4096, true,
-     "largest page a LIST may ask for"},
-    {"events/replay_max", T_NUMBER, "1000", 1, 4096, true,
-     "largest page a REPLAY may ask for"},
-    {NULL, T_STRING, NULL, 0, 0, false, NULL}};
+  {"server/intake", T_STRING, "tcp://127.0.0.1:7470", 0, 0, false,
+   "ROUTER endpoint for channel adapters (SUBMIT, HEALTH)"},
+  {"server/api", T_STRING, "tcp://127.0.0.1:7471", 0, 0, false,
+   "ROUTER endpoint for tools (GET, LIST, REPLAY, HEALTH)"},
+  {"server/events", T_STRING, "tcp://127.0.0.1:7472", 0, 0, false,
+   "PUB endpoint where every stored event is published"},
+  {"server/batch_max", T_NUMBER, "512", 1, 65536, true,
+   "most requests applied in one write transaction"},
+  {"server/verbose", T_BOOL, "false", 0, 0, true,
+   "log every request at debug level"},
+  {"store/path", T_STRING, "complaintd-data", 0, 0, false,
+   "directory of the LMDB environment (created if missing)"},
+  {"store/map_size", T_NUMBER, "64M", 1048576, KEY_MAX, false,
+   "initial LMDB map size; the map doubles by itself when full"},
+  {"store/map_max", T_NUMBER, "0", 0, KEY_MAX, false,
+   "largest map size the store may grow to; 0 means no limit"},
+  {"limits/max_request", T_NUMBER, "65536", 4096, 16777216, false,
+   "largest request body in bytes; larger ones get TOO_LARGE"},
+  {"limits/description", T_NUMBER, "16384", 1, 1048576, true,
+   "largest description in bytes"},
+  {"limits/demands", T_NUMBER, "4096", 1, 1048576, true,
+   "largest demands text in bytes"},
+  {"limits/text", T_NUMBER, "200", 1, 4096, true,
+   "largest name, relation, department, staff or location in bytes"},
+  {"limits/attachments", T_NUMBER, "16", 0, 1024, true,
+   "most attachment URIs per complaint"},
+  {"limits/tags", T_NUMBER, "32", 0, 1024, true, "most tags per complaint"},
+  {"list/page_max", T_NUMBER, "500", 1, 4096, true,
+   "largest page a LIST may ask for"},
+  {"events/replay_max", T_NUMBER, "1000", 1, 4096, true,
+   "largest page a REPLAY may ask for"},
+  {NULL, T_STRING, NULL, 0, 0, false, NULL}};
 
 //  Structure of our class
 
-struct _cmp_config_t {
-    zhashx_t *values;         //  key -> value string (owned)
-    char *filename;           //  File loaded, or NULL
+struct _cmp_config_t
+{
+    zhashx_t *values; //  key -> value string (owned)
+    char *filename;   //  File loaded, or NULL
 };
 
 static const s_key_t *
@@ -98,7 +100,7 @@ s_parse_number (const char *value, int64_t *result)
             case 'T': scale = 1ULL << 40; break;
             default: return -1;
         }
-        if (end [1])
+        if (end[1])
             return -1;
     }
     if (number > (unsigned long long) INT64_MAX / scale)
@@ -112,8 +114,8 @@ s_parse_bool (const char *value, bool *result)
 {
     if (streq (value, "true") || streq (value, "yes") || streq (value, "1"))
         *result = true;
-    else
-    if (streq (value, "false") || streq (value, "no") || streq (value, "0"))
+    else if (streq (value, "false") || streq (value, "no")
+             || streq (value, "0"))
         *result = false;
     else
         return -1;
@@ -138,18 +140,14 @@ s_check (const s_key_t *key, const char *value, const char *origin)
                         origin, key->key, value, key->min, key->max);
             return -1;
         }
-    }
-    else
-    if (key->type == T_BOOL) {
+    } else if (key->type == T_BOOL) {
         bool flag;
         if (s_parse_bool (value, &flag)) {
-            zsys_error ("%s: %s: \"%s\" is not true or false", origin,
-                        key->key, value);
+            zsys_error ("%s: %s: \"%s\" is not true or false", origin, key->key,
+                        value);
             return -1;
         }
-    }
-    else
-    if (*value == 0) {
+    } else if (*value == 0) {
         zsys_error ("%s: %s: must not be empty", origin, key->key);
         return -1;
     }
@@ -204,12 +202,15 @@ cmp_config_set (cmp_config_t *self, const char *key, const char *value)
 
 //  Walk the tree: every leaf must be a known key with a valid value
 static int
-s_walk (cmp_config_t *self, zconfig_t *node, const char *prefix,
-        const char *filename, int *errors)
+s_walk (cmp_config_t *self,
+        zconfig_t *node,
+        const char *prefix,
+        const char *filename,
+        int *errors)
 {
     for (zconfig_t *child = zconfig_child (node); child;
          child = zconfig_next (child)) {
-        char path [256];
+        char path[256];
         snprintf (path, sizeof (path), "%s%s%s", prefix, *prefix ? "/" : "",
                   zconfig_name (child));
         if (zconfig_child (child)) {
@@ -266,7 +267,7 @@ cmp_config_string (cmp_config_t *self, const char *key)
 {
     assert (self);
     const char *value = (const char *) zhashx_lookup (self->values, key);
-    assert (value);             //  Unknown key: a programmer error
+    assert (value); //  Unknown key: a programmer error
     return value;
 }
 
@@ -277,7 +278,7 @@ cmp_config_number (cmp_config_t *self, const char *key)
     assert (entry && entry->type == T_NUMBER);
     int64_t number = 0;
     int rc = s_parse_number (cmp_config_string (self, key), &number);
-    assert (rc == 0);           //  Checked when set
+    assert (rc == 0); //  Checked when set
     return number;
 }
 
@@ -322,10 +323,9 @@ void
 cmp_config_print_keys (FILE *file)
 {
     for (int index = 0; s_keys[index].key; index++)
-        fprintf (file, "%s = %s%s  # %s\n", s_keys[index].key,
-                 s_keys[index].fallback,
-                 s_keys[index].reloadable ? "  (reloadable)" : "",
-                 s_keys[index].doc);
+        fprintf (
+          file, "%s = %s%s  # %s\n", s_keys[index].key, s_keys[index].fallback,
+          s_keys[index].reloadable ? "  (reloadable)" : "", s_keys[index].doc);
 }
 
 //  --------------------------------------------------------------------------

@@ -24,7 +24,8 @@ int cmp_config_load (cmp_config_t *self, const char *filename) CMP_MUSTCHECK;
 
 //  Set one key from a string (as from the command line). Returns -1 and
 //  logs the problem if the key is unknown or the value is invalid.
-int cmp_config_set (cmp_config_t *self, const char *key,
+int cmp_config_set (cmp_config_t *self,
+                    const char *key,
                     const char *value) CMP_MUSTCHECK;
 
 //  Values. The key must be in the table (a programmer error otherwise).

@@ -13,22 +13,23 @@ static const char *s_channels[] = {"phone",  "email",  "web", "counter",
                                    "letter", "social", NULL};
 
 //  Fixed limits of the protocol (not configurable)
-#define REF_MAX        256
-#define PHONE_MAX      32
-#define EMAIL_MAX      254
-#define URI_MAX        2048
-#define TAG_MAX        64
-#define EARLIEST_TIME  946684800000LL   //  2000-01-01T00:00:00Z
-#define FUTURE_SLACK   86400000LL       //  complained_at may be 24 h ahead
+#define REF_MAX 256
+#define PHONE_MAX 32
+#define EMAIL_MAX 254
+#define URI_MAX 2048
+#define TAG_MAX 64
+#define EARLIEST_TIME 946684800000LL //  2000-01-01T00:00:00Z
+#define FUTURE_SLACK 86400000LL      //  complained_at may be 24 h ahead
 
 //  Structure of our class
 
-struct _cmp_intake_t {
-    size_t description_max;  //  limits/description
-    size_t demands_max;      //  limits/demands
-    size_t text_max;         //  limits/text
-    size_t attachments_max;  //  limits/attachments
-    size_t tags_max;         //  limits/tags
+struct _cmp_intake_t
+{
+    size_t description_max; //  limits/description
+    size_t demands_max;     //  limits/demands
+    size_t text_max;        //  limits/text
+    size_t attachments_max; //  limits/attachments
+    size_t tags_max;        //  limits/tags
 };
 
 cmp_intake_t *
@@ -54,12 +55,12 @@ void
 cmp_intake_configure (cmp_intake_t *self, cmp_config_t *config)
 {
     assert (self);
-    self->description_max
-        = (size_t) cmp_config_number (config, "limits/description");
+    self->description_max =
+      (size_t) cmp_config_number (config, "limits/description");
     self->demands_max = (size_t) cmp_config_number (config, "limits/demands");
     self->text_max = (size_t) cmp_config_number (config, "limits/text");
-    self->attachments_max
-        = (size_t) cmp_config_number (config, "limits/attachments");
+    self->attachments_max =
+      (size_t) cmp_config_number (config, "limits/attachments");
     self->tags_max = (size_t) cmp_config_number (config, "limits/tags");
 }
 
@@ -76,12 +77,11 @@ cmp_intake_channel_valid (const char *channel)
 //  Checks
 
 static int
-s_refuse (cmp_proto_fault_t *fault, const char *field, const char *format,
-          ...)
+s_refuse (cmp_proto_fault_t *fault, const char *field, const char *format, ...)
 {
     fault->status = CMP_STATUS_INVALID;
     snprintf (fault->field, sizeof (fault->field), "%s", field);
-    char text [384];
+    char text[384];
     va_list args;
     va_start (args, format);
     vsnprintf (text, sizeof (text), format, args);
@@ -98,8 +98,7 @@ s_control_at (const char *text, bool multiline)
     for (const unsigned char *byte = (const unsigned char *) text; *byte;
          byte++)
         if (*byte < 0x20 || *byte == 0x7f) {
-            if (multiline
-                && (*byte == '\t' || *byte == '\n' || *byte == '\r'))
+            if (multiline && (*byte == '\t' || *byte == '\n' || *byte == '\r'))
                 continue;
             return (long) (byte - (const unsigned char *) text);
         }
@@ -115,11 +114,9 @@ s_blank (const char *text)
     while (*byte) {
         if (isspace (*byte))
             byte++;
-        else
-        if (byte [0] == 0xc2 && byte [1] == 0xa0)
+        else if (byte[0] == 0xc2 && byte[1] == 0xa0)
             byte += 2;
-        else
-        if (byte [0] == 0xe3 && byte [1] == 0x80 && byte [2] == 0x80)
+        else if (byte[0] == 0xe3 && byte[1] == 0x80 && byte[2] == 0x80)
             byte += 3;
         else
             return false;
@@ -129,16 +126,21 @@ s_blank (const char *text)
 
 //  Check one optional text: length and control characters
 static int
-s_check_text (const char *field, const char *value, size_t max,
-              const char *limit_key, bool multiline, cmp_proto_fault_t *fault)
+s_check_text (const char *field,
+              const char *value,
+              size_t max,
+              const char *limit_key,
+              bool multiline,
+              cmp_proto_fault_t *fault)
 {
     if (!value)
         return 0;
     size_t size = strlen (value);
     if (size > max)
-        return s_refuse (fault, field, "%zu bytes is over the limit of %zu%s%s%s",
-                         size, max, limit_key ? " (" : "",
-                         limit_key ? limit_key : "", limit_key ? ")" : "");
+        return s_refuse (fault, field,
+                         "%zu bytes is over the limit of %zu%s%s%s", size, max,
+                         limit_key ? " (" : "", limit_key ? limit_key : "",
+                         limit_key ? ")" : "");
     long control = s_control_at (value, multiline);
     if (control >= 0)
         return s_refuse (fault, field,
@@ -159,8 +161,7 @@ s_check_phone (const char *phone, cmp_proto_fault_t *fault)
     for (const char *scan = phone; *scan; scan++)
         if (isdigit ((unsigned char) *scan))
             digits++;
-        else
-        if (!strchr (" +-().", *scan))
+        else if (!strchr (" +-().", *scan))
             return s_refuse (fault, "complainant.phone",
                              "\"%s\": only digits, spaces and + - ( ) . are "
                              "allowed",
@@ -180,7 +181,7 @@ s_check_email (const char *email, cmp_proto_fault_t *fault)
     if (!email)
         return 0;
     const char *at = strchr (email, '@');
-    bool valid = at && at != email && at [1] && !strchr (at + 1, '@');
+    bool valid = at && at != email && at[1] && !strchr (at + 1, '@');
     for (const char *scan = email; valid && *scan; scan++)
         if (isspace ((unsigned char) *scan))
             valid = false;
@@ -193,17 +194,22 @@ s_check_email (const char *email, cmp_proto_fault_t *fault)
 
 //  Check a list of strings: count, and each item's size and characters
 static int
-s_check_list (const char *field, zlist_t *list, size_t count_max,
-              const char *limit_key, size_t item_max, bool uri,
+s_check_list (const char *field,
+              zlist_t *list,
+              size_t count_max,
+              const char *limit_key,
+              size_t item_max,
+              bool uri,
               cmp_proto_fault_t *fault)
 {
     if (zlist_size (list) > count_max)
-        return s_refuse (fault, field, "%zu items is over the limit of %zu (%s)",
+        return s_refuse (fault, field,
+                         "%zu items is over the limit of %zu (%s)",
                          zlist_size (list), count_max, limit_key);
     int index = 0;
     for (const char *item = (const char *) zlist_first (list); item;
          item = (const char *) zlist_next (list), index++) {
-        char path [64];
+        char path[64];
         snprintf (path, sizeof (path), "%s[%d]", field, index);
         size_t size = strlen (item);
         if (size == 0)
@@ -213,26 +219,28 @@ s_check_list (const char *field, zlist_t *list, size_t count_max,
         if (uri) {
             //  scheme ":" with scheme = ALPHA *( ALPHA / DIGIT / + - . )
             size_t scheme = 0;
-            while (isalnum ((unsigned char) item [scheme])
-                   || (scheme && strchr ("+-.", item [scheme]) && item [scheme]))
+            while (isalnum ((unsigned char) item[scheme])
+                   || (scheme && strchr ("+-.", item[scheme]) && item[scheme]))
                 scheme++;
-            if (!isalpha ((unsigned char) item [0]) || item [scheme] != ':'
+            if (!isalpha ((unsigned char) item[0]) || item[scheme] != ':'
                 || strchr (item, ' '))
-                return s_refuse (fault, path,
-                                 "\"%.80s\" is not a URI (scheme:rest, no spaces)",
-                                 item);
+                return s_refuse (
+                  fault, path,
+                  "\"%.80s\" is not a URI (scheme:rest, no spaces)", item);
         }
     }
     return 0;
 }
 
 //  Remove an empty optional string, so that "" reads as absent
-#define DROP_EMPTY(name)                                                     \
-    if (cmp_proto_##name (submit) && *cmp_proto_##name (submit) == 0)        \
+#define DROP_EMPTY(name)                                                       \
+    if (cmp_proto_##name (submit) && *cmp_proto_##name (submit) == 0)          \
         cmp_proto_set_##name (submit, NULL);
 
 int
-cmp_intake_check (cmp_intake_t *self, cmp_proto_t *submit, int64_t now,
+cmp_intake_check (cmp_intake_t *self,
+                  cmp_proto_t *submit,
+                  int64_t now,
                   cmp_proto_fault_t *fault)
 {
     assert (self);
@@ -319,8 +327,11 @@ cmp_intake_check (cmp_intake_t *self, cmp_proto_t *submit, int64_t now,
 //  Registration
 
 static cmp_proto_t *
-s_submitted (cmp_proto_t *submit, uint64_t id, const char *number,
-             int64_t received_at, bool duplicate)
+s_submitted (cmp_proto_t *submit,
+             uint64_t id,
+             const char *number,
+             int64_t received_at,
+             bool duplicate)
 {
     cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_SUBMITTED);
     cmp_proto_set_request_id (reply, cmp_proto_request_id (submit));
@@ -333,14 +344,16 @@ s_submitted (cmp_proto_t *submit, uint64_t id, const char *number,
 
 //  A (channel, ref) seen before: the same complaint again, or a conflict
 static int
-s_repeat (cmp_store_t *store, cmp_proto_t *submit, uint64_t id,
+s_repeat (cmp_store_t *store,
+          cmp_proto_t *submit,
+          uint64_t id,
           cmp_proto_t **reply_p)
 {
     zchunk_t *stored = cmp_store_complaint (store, id);
     if (!stored)
         return -1;
     cmp_proto_t *record = cmp_proto_decode_map (
-        CMP_PROTO_COMPLAINT, zchunk_data (stored), zchunk_size (stored));
+      CMP_PROTO_COMPLAINT, zchunk_data (stored), zchunk_size (stored));
     zchunk_destroy (&stored);
     if (!record) {
         zsys_error ("cmp_intake: record %" PRIu64 " cannot be decoded", id);
@@ -351,7 +364,7 @@ s_repeat (cmp_store_t *store, cmp_proto_t *submit, uint64_t id,
         *reply_p = s_submitted (submit, id, cmp_proto_number (record),
                                 cmp_proto_received_at (record), true);
     else {
-        char text [256];
+        char text[256];
         snprintf (text, sizeof (text),
                   "ref: \"%.64s\" on channel %s is already complaint %s, "
                   "with a different description",
@@ -365,8 +378,11 @@ s_repeat (cmp_store_t *store, cmp_proto_t *submit, uint64_t id,
 }
 
 int
-cmp_intake_register (cmp_intake_t *self, cmp_store_t *store,
-                     cmp_proto_t *submit, int64_t now, cmp_proto_t **reply_p,
+cmp_intake_register (cmp_intake_t *self,
+                     cmp_store_t *store,
+                     cmp_proto_t *submit,
+                     int64_t now,
+                     cmp_proto_t **reply_p,
                      zchunk_t **event_p)
 {
     assert (self);
@@ -380,7 +396,7 @@ cmp_intake_register (cmp_intake_t *self, cmp_store_t *store,
         return s_repeat (store, submit, known, reply_p);
 
     //  The record is the SUBMIT's fields plus what the server assigns
-    char number [32];
+    char number[32];
     uint64_t id = cmp_store_next_id (store, now, number, sizeof (number));
     cmp_proto_t *record = submit;
     int submit_id = cmp_proto_id (submit);
@@ -394,8 +410,8 @@ cmp_intake_register (cmp_intake_t *self, cmp_store_t *store,
     cmp_proto_set_version (record, 1);
     zchunk_t *stored = cmp_proto_encode_map (record);
     cmp_proto_set_id (record, submit_id);
-    int rc = cmp_store_complaint_put (store, id, number, channel, ref, now,
-                                      stored);
+    int rc =
+      cmp_store_complaint_put (store, id, number, channel, ref, now, stored);
     zchunk_destroy (&stored);
     if (rc)
         return -1;
@@ -439,7 +455,8 @@ s_valid_submit (void)
 
 //  Apply a change to a valid SUBMIT and expect a refusal naming field
 static void
-s_expect_refused (cmp_intake_t *self, void (*change) (cmp_proto_t *),
+s_expect_refused (cmp_intake_t *self,
+                  void (*change) (cmp_proto_t *),
                   const char *field)
 {
     cmp_proto_t *submit = s_valid_submit ();
@@ -456,59 +473,98 @@ s_expect_refused (cmp_intake_t *self, void (*change) (cmp_proto_t *),
     cmp_proto_destroy (&submit);
 }
 
-static void s_no_channel (cmp_proto_t *s) { cmp_proto_set_channel (s, NULL); }
-static void s_bad_channel (cmp_proto_t *s) { cmp_proto_set_channel (s, "fax"); }
-static void s_no_ref (cmp_proto_t *s) { cmp_proto_set_ref (s, ""); }
-static void s_long_ref (cmp_proto_t *s)
+static void
+s_no_channel (cmp_proto_t *s)
 {
-    char ref [300];
+    cmp_proto_set_channel (s, NULL);
+}
+static void
+s_bad_channel (cmp_proto_t *s)
+{
+    cmp_proto_set_channel (s, "fax");
+}
+static void
+s_no_ref (cmp_proto_t *s)
+{
+    cmp_proto_set_ref (s, "");
+}
+static void
+s_long_ref (cmp_proto_t *s)
+{
+    char ref[300];
     memset (ref, 'r', 299);
-    ref [299] = 0;
+    ref[299] = 0;
     cmp_proto_set_ref (s, ref);
 }
-static void s_no_contact (cmp_proto_t *s)
+static void
+s_no_contact (cmp_proto_t *s)
 {
     cmp_proto_set_name (s, "");
     cmp_proto_set_phone (s, NULL);
 }
-static void s_bad_phone (cmp_proto_t *s) { cmp_proto_set_phone (s, "call me"); }
-static void s_bad_email (cmp_proto_t *s) { cmp_proto_set_email (s, "a@b@c"); }
-static void s_no_description (cmp_proto_t *s)
+static void
+s_bad_phone (cmp_proto_t *s)
+{
+    cmp_proto_set_phone (s, "call me");
+}
+static void
+s_bad_email (cmp_proto_t *s)
+{
+    cmp_proto_set_email (s, "a@b@c");
+}
+static void
+s_no_description (cmp_proto_t *s)
 {
     cmp_proto_set_description (s, NULL);
 }
-static void s_blank_description (cmp_proto_t *s)
+static void
+s_blank_description (cmp_proto_t *s)
 {
     cmp_proto_set_description (s, " \t\xe3\x80\x80\n");
 }
-static void s_long_description (cmp_proto_t *s)
+static void
+s_long_description (cmp_proto_t *s)
 {
     char *text = (char *) malloc (20000);
     memset (text, 'x', 19999);
-    text [19999] = 0;
+    text[19999] = 0;
     cmp_proto_set_description (s, text);
     free (text);
 }
-static void s_control_name (cmp_proto_t *s) { cmp_proto_set_name (s, "a\x1b[2J"); }
-static void s_old_time (cmp_proto_t *s) { cmp_proto_set_complained_at (s, 5); }
-static void s_future_time (cmp_proto_t *s)
+static void
+s_control_name (cmp_proto_t *s)
+{
+    cmp_proto_set_name (s, "a\x1b[2J");
+}
+static void
+s_old_time (cmp_proto_t *s)
+{
+    cmp_proto_set_complained_at (s, 5);
+}
+static void
+s_future_time (cmp_proto_t *s)
 {
     cmp_proto_set_complained_at (s, 1795000000000 + 2 * 86400000LL);
 }
-static void s_bad_uri (cmp_proto_t *s)
+static void
+s_bad_uri (cmp_proto_t *s)
 {
     cmp_proto_add_attachment (s, "https://x/a.jpg");
     cmp_proto_add_attachment (s, "not a uri");
 }
-static void s_many_tags (cmp_proto_t *s)
+static void
+s_many_tags (cmp_proto_t *s)
 {
     for (int index = 0; index < 40; index++)
         cmp_proto_add_tag (s, "t");
 }
-static void s_long_tag (cmp_proto_t *s)
+static void
+s_long_tag (cmp_proto_t *s)
 {
     cmp_proto_add_tag (s, "ok");
-    cmp_proto_add_tag (s, "0123456789012345678901234567890123456789012345678901234567890123456789");
+    cmp_proto_add_tag (
+      s,
+      "0123456789012345678901234567890123456789012345678901234567890123456789");
 }
 
 void
@@ -568,14 +624,14 @@ cmp_intake_test (bool verbose)
     cmp_proto_t *reply;
     zchunk_t *event;
     submit = s_valid_submit ();
-    rc = cmp_intake_register (self, store, submit, 1795000000000, &reply,
-                              &event);
+    rc =
+      cmp_intake_register (self, store, submit, 1795000000000, &reply, &event);
     assert (rc == 0 && event);
     assert (cmp_proto_id (reply) == CMP_PROTO_SUBMITTED);
     assert (cmp_proto_complaint_id (reply) == 1);
     assert (!cmp_proto_duplicate (reply));
     cmp_proto_t *decoded = cmp_proto_decode_map (
-        CMP_PROTO_EVENT, zchunk_data (event), zchunk_size (event));
+      CMP_PROTO_EVENT, zchunk_data (event), zchunk_size (event));
     assert (decoded && cmp_proto_seq (decoded) == 1);
     assert (streq (cmp_proto_topic (decoded), CMP_TOPIC_CREATED));
     assert (cmp_proto_name (decoded) == NULL);
@@ -584,8 +640,8 @@ cmp_intake_test (bool verbose)
     zchunk_destroy (&event);
     cmp_proto_destroy (&reply);
     //  Same ref, same text, in the same transaction: a duplicate
-    rc = cmp_intake_register (self, store, submit, 1795000000100, &reply,
-                              &event);
+    rc =
+      cmp_intake_register (self, store, submit, 1795000000100, &reply, &event);
     assert (rc == 0 && event == NULL);
     assert (cmp_proto_duplicate (reply));
     assert (cmp_proto_complaint_id (reply) == 1);
@@ -593,8 +649,8 @@ cmp_intake_test (bool verbose)
     cmp_proto_destroy (&reply);
     //  Same ref, other text: a conflict
     cmp_proto_set_description (submit, "something else");
-    rc = cmp_intake_register (self, store, submit, 1795000000200, &reply,
-                              &event);
+    rc =
+      cmp_intake_register (self, store, submit, 1795000000200, &reply, &event);
     assert (rc == 0 && event == NULL);
     assert (cmp_proto_id (reply) == CMP_PROTO_ERROR);
     assert (cmp_proto_status (reply) == CMP_STATUS_CONFLICT);

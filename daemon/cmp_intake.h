@@ -22,15 +22,19 @@ void cmp_intake_configure (cmp_intake_t *self, cmp_config_t *config);
 
 //  Check a SUBMIT received at now (ms). Empty optional strings are
 //  removed. Returns 0, or -1 with fault filled in (status, field, text).
-int cmp_intake_check (cmp_intake_t *self, cmp_proto_t *submit, int64_t now,
+int cmp_intake_check (cmp_intake_t *self,
+                      cmp_proto_t *submit,
+                      int64_t now,
                       cmp_proto_fault_t *fault) CMP_MUSTCHECK;
 
 //  Register a checked SUBMIT in the store's open write transaction. Sets
 //  *reply_p to SUBMITTED (new or duplicate) or ERROR (conflict), and
 //  *event_p to the stored event to publish after commit, or NULL. Returns
 //  -1 if the store failed; the transaction must then be aborted.
-int cmp_intake_register (cmp_intake_t *self, cmp_store_t *store,
-                         cmp_proto_t *submit, int64_t now,
+int cmp_intake_register (cmp_intake_t *self,
+                         cmp_store_t *store,
+                         cmp_proto_t *submit,
+                         int64_t now,
                          cmp_proto_t **reply_p,
                          zchunk_t **event_p) CMP_MUSTCHECK;
 

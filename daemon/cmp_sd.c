@@ -5,7 +5,7 @@
 
 #include "cmp_classes.h"
 
-#if defined (HAVE_LIBSYSTEMD)
+#if defined(HAVE_LIBSYSTEMD)
 #include <systemd/sd-daemon.h>
 
 bool
@@ -29,7 +29,7 @@ cmp_sd_notify_reloading (void)
     clock_gettime (CLOCK_MONOTONIC, &now);
     int rc = sd_notifyf (0, "RELOADING=1\nMONOTONIC_USEC=%llu",
                          (unsigned long long) now.tv_sec * 1000000ULL
-                             + (unsigned long long) now.tv_nsec / 1000ULL);
+                           + (unsigned long long) now.tv_nsec / 1000ULL);
     if (rc < 0)
         zsys_warning ("sd_notify (RELOADING=1): %s", strerror (-rc));
 }

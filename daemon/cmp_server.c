@@ -21,34 +21,36 @@
 #define FRAMES_MAX 9
 
 //  One request of the batch in hand
-typedef struct {
-    zmsg_t *envelope;         //  Routing frames, returned with the reply
-    cmp_proto_t *request;     //  The decoded SUBMIT
-    cmp_proto_t *reply;       //  SUBMITTED or ERROR, once registered
-    zchunk_t *event;          //  Stored event to publish, or NULL
+typedef struct
+{
+    zmsg_t *envelope;     //  Routing frames, returned with the reply
+    cmp_proto_t *request; //  The decoded SUBMIT
+    cmp_proto_t *reply;   //  SUBMITTED or ERROR, once registered
+    zchunk_t *event;      //  Stored event to publish, or NULL
 } s_pending_t;
 
 //  Structure of our class
 
-struct _cmp_server_t {
-    cmp_config_t *config;     //  Running configuration
-    cmp_store_t *store;       //  LMDB store
-    cmp_intake_t *intake;     //  Intake checks and registration
-    zloop_t *loop;            //  The one event loop
-    zsock_t *intake_socket;   //  ROUTER for channel adapters
-    zsock_t *api_socket;      //  ROUTER for tools
-    zsock_t *events_socket;   //  PUB for workers
-    int signal_fd;            //  signalfd for TERM, INT, HUP
-    int64_t started;          //  Monotonic start time, ms
-    bool failed;              //  A storage failure stopped the loop
-    bool verbose;             //  server/verbose
-    size_t batch_max;         //  server/batch_max
-    size_t max_request;       //  limits/max_request
-    size_t page_max;          //  list/page_max
-    size_t replay_max;        //  events/replay_max
-    s_pending_t *batch;       //  Requests of the batch in hand
-    size_t batch_size;        //  Entries used in batch
-    size_t batch_alloc;       //  Entries allocated in batch
+struct _cmp_server_t
+{
+    cmp_config_t *config;   //  Running configuration
+    cmp_store_t *store;     //  LMDB store
+    cmp_intake_t *intake;   //  Intake checks and registration
+    zloop_t *loop;          //  The one event loop
+    zsock_t *intake_socket; //  ROUTER for channel adapters
+    zsock_t *api_socket;    //  ROUTER for tools
+    zsock_t *events_socket; //  PUB for workers
+    int signal_fd;          //  signalfd for TERM, INT, HUP
+    int64_t started;        //  Monotonic start time, ms
+    bool failed;            //  A storage failure stopped the loop
+    bool verbose;           //  server/verbose
+    size_t batch_max;       //  server/batch_max
+    size_t max_request;     //  limits/max_request
+    size_t page_max;        //  list/page_max
+    size_t replay_max;      //  events/replay_max
+    s_pending_t *batch;     //  Requests of the batch in hand
+    size_t batch_size;      //  Entries used in batch
+    size_t batch_alloc;     //  Entries allocated in batch
 };
 
 int64_t
@@ -62,15 +64,14 @@ static void
 s_configure (cmp_server_t *self)
 {
     self->verbose = cmp_config_bool (self->config, "server/verbose");
-    self->batch_max = (size_t) cmp_config_number (self->config,
-                                                  "server/batch_max");
-    self->page_max = (size_t) cmp_config_number (self->config,
-                                                 "list/page_max");
-    self->replay_max = (size_t) cmp_config_number (self->config,
-                                                   "events/replay_max");
+    self->batch_max =
+      (size_t) cmp_config_number (self->config, "server/batch_max");
+    self->page_max = (size_t) cmp_config_number (self->config, "list/page_max");
+    self->replay_max =
+      (size_t) cmp_config_number (self->config, "events/replay_max");
     if (self->batch_alloc < self->batch_max) {
         self->batch = (s_pending_t *) realloc (
-            self->batch, self->batch_max * sizeof (s_pending_t));
+          self->batch, self->batch_max * sizeof (s_pending_t));
         assert (self->batch);
         self->batch_alloc = self->batch_max;
     }
@@ -91,7 +92,8 @@ s_bind (int type, const char *endpoint, int maxmsgsize)
     if (type == ZMQ_PUB)
         zsock_set_sndhwm (socket, 100000);
     if (zsock_bind (socket, "%s", endpoint) == -1) {
-        zsys_error ("cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsys_error ("cannot bind %s: %s", endpoint,
+                    zmq_strerror (zmq_errno ()));
         zsock_destroy (&socket);
         return NULL;
     }
@@ -123,8 +125,12 @@ s_send (zsock_t *socket, zmsg_t **envelope_p, cmp_proto_t **reply_p)
 }
 
 static void
-s_send_error (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
-              uint64_t request_id, int status, const char *field,
+s_send_error (cmp_server_t *self,
+              zsock_t *socket,
+              zmsg_t **envelope_p,
+              uint64_t request_id,
+              int status,
+              const char *field,
               const char *text)
 {
     zsys_warning ("refused request %" PRIu64 ": %d %s", request_id, status,
@@ -153,29 +159,29 @@ s_take_body (zmsg_t **msg_p)
 
 //  Decode a body, answering any fault. Returns the request or NULL.
 static cmp_proto_t *
-s_decode (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
+s_decode (cmp_server_t *self,
+          zsock_t *socket,
+          zmsg_t **envelope_p,
           zframe_t **body_p)
 {
     zframe_t *body = *body_p;
     cmp_proto_t *request = NULL;
     if (zframe_size (body) > self->max_request) {
-        char text [160];
+        char text[160];
         snprintf (text, sizeof (text),
                   "body of %zu bytes is over the limit of %zu bytes "
                   "(limits/max_request)",
                   zframe_size (body), self->max_request);
         s_send_error (self, socket, envelope_p, 0, CMP_STATUS_TOO_LARGE, NULL,
                       text);
-    }
-    else {
+    } else {
         cmp_proto_fault_t fault;
-        request = cmp_proto_decode (zframe_data (body), zframe_size (body),
-                                    &fault);
+        request =
+          cmp_proto_decode (zframe_data (body), zframe_size (body), &fault);
         if (!request)
             s_send_error (self, socket, envelope_p, fault.request_id,
                           fault.status, fault.field, fault.text);
-        else
-        if (self->verbose)
+        else if (self->verbose)
             zsys_debug ("request %" PRIu64 ": %s (%zu bytes)",
                         cmp_proto_request_id (request),
                         cmp_proto_command (request), zframe_size (body));
@@ -185,7 +191,9 @@ s_decode (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
 }
 
 static void
-s_reply_status (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
+s_reply_status (cmp_server_t *self,
+                zsock_t *socket,
+                zmsg_t **envelope_p,
                 cmp_proto_t *request)
 {
     cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_STATUS);
@@ -199,10 +207,13 @@ s_reply_status (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
 }
 
 static void
-s_reply_not_served (cmp_server_t *self, zsock_t *socket, zmsg_t **envelope_p,
-                    cmp_proto_t *request, const char *endpoint)
+s_reply_not_served (cmp_server_t *self,
+                    zsock_t *socket,
+                    zmsg_t **envelope_p,
+                    cmp_proto_t *request,
+                    const char *endpoint)
 {
-    char text [128];
+    char text[128];
     snprintf (text, sizeof (text), "type: %s is not served on the %s endpoint",
               cmp_proto_command (request), endpoint);
     s_send_error (self, socket, envelope_p, cmp_proto_request_id (request),
@@ -243,10 +254,10 @@ s_batch_commit (cmp_server_t *self, int64_t now)
         bool stored = true;
         for (size_t index = 0; index < self->batch_size && stored; index++) {
             s_pending_t *pending = &self->batch[index];
-            stored = cmp_intake_register (self->intake, self->store,
-                                          pending->request, now,
-                                          &pending->reply, &pending->event)
-                     == 0;
+            stored =
+              cmp_intake_register (self->intake, self->store, pending->request,
+                                   now, &pending->reply, &pending->event)
+              == 0;
         }
         if (stored && cmp_store_commit (self->store) == 0)
             return 0;
@@ -255,7 +266,7 @@ s_batch_commit (cmp_server_t *self, int64_t now)
         if (!cmp_store_full (self->store))
             break;
         if (cmp_store_grow (self->store))
-            return -1;          //  At store/map_max: not fatal
+            return -1; //  At store/map_max: not fatal
     }
     zsys_error ("storage failure: stopping without acknowledging the %zu "
                 "requests in hand",
@@ -288,9 +299,7 @@ s_batch_run (cmp_server_t *self)
         for (size_t index = 0; index < self->batch_size; index++)
             if (self->batch[index].event)
                 s_publish (self, &self->batch[index].event);
-    }
-    else
-    if (!self->failed)
+    } else if (!self->failed)
         for (size_t index = 0; index < self->batch_size; index++) {
             s_pending_t *pending = &self->batch[index];
             s_send_error (self, self->intake_socket, &pending->envelope,
@@ -327,8 +336,7 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
                 s_send_error (self, socket, &msg, fault.request_id,
                               fault.status, fault.field, fault.text);
                 cmp_proto_destroy (&request);
-            }
-            else {
+            } else {
                 s_pending_t *pending = &self->batch[self->batch_size++];
                 pending->envelope = msg;
                 pending->request = request;
@@ -354,12 +362,12 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
 static void
 s_hex_encode (const byte *data, size_t size, char *text)
 {
-    static const char digits [] = "0123456789abcdef";
+    static const char digits[] = "0123456789abcdef";
     for (size_t index = 0; index < size; index++) {
-        text [2 * index] = digits [data [index] >> 4];
-        text [2 * index + 1] = digits [data [index] & 15];
+        text[2 * index] = digits[data[index] >> 4];
+        text[2 * index + 1] = digits[data[index] & 15];
     }
-    text [2 * size] = 0;
+    text[2 * size] = 0;
 }
 
 static int
@@ -368,16 +376,16 @@ s_hex_decode (const char *text, byte *data, size_t size)
     if (strlen (text) != 2 * size)
         return -1;
     for (size_t index = 0; index < 2 * size; index++) {
-        char digit = text [index];
+        char digit = text[index];
         int value = digit >= '0' && digit <= '9'   ? digit - '0'
                     : digit >= 'a' && digit <= 'f' ? digit - 'a' + 10
                                                    : -1;
         if (value < 0)
             return -1;
         if (index % 2 == 0)
-            data [index / 2] = (byte) (value << 4);
+            data[index / 2] = (byte) (value << 4);
         else
-            data [index / 2] |= (byte) value;
+            data[index / 2] |= (byte) value;
     }
     return 0;
 }
@@ -398,7 +406,7 @@ s_api_get (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
                         : cmp_store_number_find (self->store, number);
     zchunk_t *record = id ? cmp_store_complaint (self->store, id) : NULL;
     if (!record) {
-        char text [128];
+        char text[128];
         if (by_id)
             snprintf (text, sizeof (text), "no complaint with id %" PRIu64, id);
         else
@@ -416,15 +424,20 @@ s_api_get (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
 
 //  Check an optional page size against its maximum; 0 on success
 static int
-s_page_limit (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request,
-              size_t fallback, size_t max, const char *key, size_t *limit)
+s_page_limit (cmp_server_t *self,
+              zmsg_t **envelope_p,
+              cmp_proto_t *request,
+              size_t fallback,
+              size_t max,
+              const char *key,
+              size_t *limit)
 {
     *limit = fallback < max ? fallback : max;
     if (!cmp_proto_has (request, "limit"))
         return 0;
     uint64_t asked = cmp_proto_limit (request);
     if (asked == 0 || asked > max) {
-        char text [128];
+        char text[128];
         snprintf (text, sizeof (text),
                   "limit: %" PRIu64 " is out of range (1 to %zu, %s)", asked,
                   max, key);
@@ -453,7 +466,7 @@ s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
         return;
     const char *channel = cmp_proto_channel (request);
     if (channel && !cmp_intake_channel_valid (channel)) {
-        char text [128];
+        char text[128];
         snprintf (text, sizeof (text),
                   "channel: \"%.32s\" is not one of phone, email, web, "
                   "counter, letter, social",
@@ -462,7 +475,7 @@ s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
                       CMP_STATUS_INVALID, "channel", text);
         return;
     }
-    byte cursor [CMP_STORE_CURSOR_SIZE];
+    byte cursor[CMP_STORE_CURSOR_SIZE];
     const char *after = cmp_proto_after (request);
     if (after && s_hex_decode (after, cursor, sizeof (cursor))) {
         s_send_error (self, self->api_socket, envelope_p, request_id,
@@ -470,13 +483,13 @@ s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
                       "after: not a cursor returned by a previous LIST");
         return;
     }
-    int64_t from = cmp_proto_has (request, "from") ? cmp_proto_from (request)
-                                                   : 0;
-    int64_t to = cmp_proto_has (request, "to") ? cmp_proto_to (request)
-                                               : INT64_MAX;
+    int64_t from =
+      cmp_proto_has (request, "from") ? cmp_proto_from (request) : 0;
+    int64_t to =
+      cmp_proto_has (request, "to") ? cmp_proto_to (request) : INT64_MAX;
     zlistx_t *records = zlistx_new ();
     zlistx_set_destructor (records, s_chunk_destroy);
-    byte next [CMP_STORE_CURSOR_SIZE];
+    byte next[CMP_STORE_CURSOR_SIZE];
     bool more = false;
     if (cmp_store_list (self->store, from, to, channel, after ? cursor : NULL,
                         limit, records, next, &more)) {
@@ -492,7 +505,7 @@ s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
         cmp_proto_add_raw (reply, &record);
     zlistx_destroy (&records);
     if (more) {
-        char text [2 * CMP_STORE_CURSOR_SIZE + 1];
+        char text[2 * CMP_STORE_CURSOR_SIZE + 1];
         s_hex_encode (next, sizeof (next), text);
         cmp_proto_set_next (reply, text);
     }
@@ -507,9 +520,8 @@ s_api_replay (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
     if (s_page_limit (self, envelope_p, request, 100, self->replay_max,
                       "events/replay_max", &limit))
         return;
-    uint64_t from = cmp_proto_has (request, "from")
-                      ? (uint64_t) cmp_proto_from (request)
-                      : 1;
+    uint64_t from =
+      cmp_proto_has (request, "from") ? (uint64_t) cmp_proto_from (request) : 1;
     //  Read the last seq first: every event up to it is in the store
     uint64_t last = cmp_store_last_seq (self->store);
     zlistx_t *events = zlistx_new ();
@@ -577,13 +589,12 @@ s_reload (cmp_server_t *self)
         zsys_warning ("reload refused: the configuration has errors; the "
                       "running configuration stays");
         cmp_config_destroy (&fresh);
-    }
-    else {
+    } else {
         cmp_config_unreloadable_changes (self->config, fresh);
         //  Fixed keys keep their running values
-        rc = cmp_config_set (fresh, "limits/max_request",
-                             cmp_config_string (self->config,
-                                                "limits/max_request"));
+        rc = cmp_config_set (
+          fresh, "limits/max_request",
+          cmp_config_string (self->config, "limits/max_request"));
         assert (rc == 0);
         cmp_config_destroy (&self->config);
         self->config = fresh;
@@ -635,21 +646,21 @@ cmp_server_new (cmp_config_t **config_p)
     *config_p = NULL;
     self->signal_fd = -1;
     self->started = zclock_mono ();
-    self->max_request = (size_t) cmp_config_number (self->config,
-                                                    "limits/max_request");
+    self->max_request =
+      (size_t) cmp_config_number (self->config, "limits/max_request");
     s_configure (self);
 
     self->store = cmp_store_new (
-        cmp_config_string (self->config, "store/path"),
-        (size_t) cmp_config_number (self->config, "store/map_size"),
-        (size_t) cmp_config_number (self->config, "store/map_max"));
+      cmp_config_string (self->config, "store/path"),
+      (size_t) cmp_config_number (self->config, "store/map_size"),
+      (size_t) cmp_config_number (self->config, "store/map_max"));
     if (!self->store)
         goto failed;
-    zsys_notice ("store %s: %" PRIu64 " complaints, last event %" PRIu64
-                 ", map %zu bytes",
-                 cmp_config_string (self->config, "store/path"),
-                 cmp_store_count (self->store), cmp_store_last_seq (self->store),
-                 cmp_store_map_size (self->store));
+    zsys_notice (
+      "store %s: %" PRIu64 " complaints, last event %" PRIu64 ", map %zu bytes",
+      cmp_config_string (self->config, "store/path"),
+      cmp_store_count (self->store), cmp_store_last_seq (self->store),
+      cmp_store_map_size (self->store));
     self->intake = cmp_intake_new (self->config);
 
     //  Sockets passed by systemd (complaintd.socket) are adopted by czmq
@@ -659,14 +670,13 @@ cmp_server_new (cmp_config_t **config_p)
     //  Frames above 4x the request limit are dropped by ZeroMQ; between
     //  the two they get a TOO_LARGE reply
     int maxmsgsize = (int) (4 * self->max_request);
-    self->intake_socket = s_bind (
-        ZMQ_ROUTER, cmp_config_string (self->config, "server/intake"),
-        maxmsgsize);
-    self->api_socket = s_bind (ZMQ_ROUTER,
-                               cmp_config_string (self->config, "server/api"),
-                               maxmsgsize);
-    self->events_socket = s_bind (
-        ZMQ_PUB, cmp_config_string (self->config, "server/events"), 0);
+    self->intake_socket =
+      s_bind (ZMQ_ROUTER, cmp_config_string (self->config, "server/intake"),
+              maxmsgsize);
+    self->api_socket = s_bind (
+      ZMQ_ROUTER, cmp_config_string (self->config, "server/api"), maxmsgsize);
+    self->events_socket =
+      s_bind (ZMQ_PUB, cmp_config_string (self->config, "server/events"), 0);
     if (!self->intake_socket || !self->api_socket || !self->events_socket)
         goto failed;
 

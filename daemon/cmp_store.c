@@ -14,30 +14,31 @@
 
 //  Structure of our class
 
-struct _cmp_store_t {
-    MDB_env *env;            //  LMDB environment
-    MDB_dbi complaints;      //  id -> record
-    MDB_dbi numbers;         //  number -> id
-    MDB_dbi refs;            //  channel NUL ref -> id
-    MDB_dbi by_time;         //  received_at id -> ""
-    MDB_dbi by_channel;      //  channel NUL received_at id -> ""
-    MDB_dbi events;          //  seq -> event
-    MDB_dbi meta;            //  "schema" -> version
-    MDB_txn *write;          //  Open write transaction, or NULL
-    MDB_txn *read;           //  Reusable read transaction (reset when idle)
-    int rc;                  //  Last LMDB failure
-    size_t map_size;         //  Current map size
-    size_t map_max;          //  Largest map size allowed, 0 = no limit
-    uint64_t last_id;        //  Highest complaint id reserved
-    uint64_t last_seq;       //  Highest event seq reserved
-    uint64_t count;          //  Complaints stored
-    char day [9];            //  YYYYMMDD of the last number issued
-    uint32_t day_count;      //  Complaints numbered on that day
+struct _cmp_store_t
+{
+    MDB_env *env;       //  LMDB environment
+    MDB_dbi complaints; //  id -> record
+    MDB_dbi numbers;    //  number -> id
+    MDB_dbi refs;       //  channel NUL ref -> id
+    MDB_dbi by_time;    //  received_at id -> ""
+    MDB_dbi by_channel; //  channel NUL received_at id -> ""
+    MDB_dbi events;     //  seq -> event
+    MDB_dbi meta;       //  "schema" -> version
+    MDB_txn *write;     //  Open write transaction, or NULL
+    MDB_txn *read;      //  Reusable read transaction (reset when idle)
+    int rc;             //  Last LMDB failure
+    size_t map_size;    //  Current map size
+    size_t map_max;     //  Largest map size allowed, 0 = no limit
+    uint64_t last_id;   //  Highest complaint id reserved
+    uint64_t last_seq;  //  Highest event seq reserved
+    uint64_t count;     //  Complaints stored
+    char day[9];        //  YYYYMMDD of the last number issued
+    uint32_t day_count; //  Complaints numbered on that day
     //  Counters at cmp_store_begin, restored on abort
-    uint64_t saved_last_id;  //  last_id at begin
-    uint64_t saved_last_seq; //  last_seq at begin
-    uint64_t saved_count;    //  count at begin
-    char saved_day [9];      //  day at begin
+    uint64_t saved_last_id;   //  last_id at begin
+    uint64_t saved_last_seq;  //  last_seq at begin
+    uint64_t saved_count;     //  count at begin
+    char saved_day[9];        //  day at begin
     uint32_t saved_day_count; //  day_count at begin
 };
 
@@ -45,7 +46,7 @@ static void
 s_put_u64 (byte *target, uint64_t value)
 {
     for (int index = 7; index >= 0; index--) {
-        target [index] = (byte) (value & 0xff);
+        target[index] = (byte) (value & 0xff);
         value >>= 8;
     }
 }
@@ -55,7 +56,7 @@ s_get_u64 (const byte *source)
 {
     uint64_t value = 0;
     for (int index = 0; index < 8; index++)
-        value = (value << 8) | source [index];
+        value = (value << 8) | source[index];
     return value;
 }
 
@@ -84,8 +85,7 @@ s_reader (cmp_store_t *self)
             s_failed (self, rc, "mdb_txn_begin (read)");
             return NULL;
         }
-    }
-    else {
+    } else {
         int rc = mdb_txn_renew (self->read);
         if (rc) {
             s_failed (self, rc, "mdb_txn_renew");
@@ -127,12 +127,16 @@ s_open_dbs (cmp_store_t *self)
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc)
         return s_failed (self, rc, "mdb_txn_begin");
-    struct {
-        const char *name;   //  Database name
-        MDB_dbi *dbi;       //  Where its handle goes
-    } dbs[] = {{"complaints", &self->complaints}, {"numbers", &self->numbers},
-               {"refs", &self->refs},             {"by_time", &self->by_time},
-               {"by_channel", &self->by_channel}, {"events", &self->events},
+    struct
+    {
+        const char *name; //  Database name
+        MDB_dbi *dbi;     //  Where its handle goes
+    } dbs[] = {{"complaints", &self->complaints},
+               {"numbers", &self->numbers},
+               {"refs", &self->refs},
+               {"by_time", &self->by_time},
+               {"by_channel", &self->by_channel},
+               {"events", &self->events},
                {"meta", &self->meta}};
     for (size_t index = 0; index < sizeof (dbs) / sizeof (dbs[0]); index++) {
         rc = mdb_dbi_open (txn, dbs[index].name, MDB_CREATE, dbs[index].dbi);
@@ -145,7 +149,7 @@ s_open_dbs (cmp_store_t *self)
     MDB_val key = {6, (void *) "schema"}, data;
     rc = mdb_get (txn, self->meta, &key, &data);
     if (rc == MDB_NOTFOUND) {
-        byte version [8];
+        byte version[8];
         s_put_u64 (version, CMP_STORE_SCHEMA);
         data.mv_size = 8;
         data.mv_data = version;
@@ -154,14 +158,11 @@ s_open_dbs (cmp_store_t *self)
             s_failed (self, rc, "mdb_put (schema)");
             goto txn_abort;
         }
-    }
-    else
-    if (rc) {
+    } else if (rc) {
         s_failed (self, rc, "mdb_get (schema)");
         goto txn_abort;
-    }
-    else
-    if (data.mv_size != 8 || s_get_u64 ((byte *) data.mv_data) != CMP_STORE_SCHEMA) {
+    } else if (data.mv_size != 8
+               || s_get_u64 ((byte *) data.mv_data) != CMP_STORE_SCHEMA) {
         zsys_error ("cmp_store: schema version %" PRIu64
                     " is not supported; this build reads version %d",
                     data.mv_size == 8 ? s_get_u64 ((byte *) data.mv_data) : 0,
@@ -361,7 +362,7 @@ s_ref_key (const char *channel, const char *ref, byte *key, size_t key_max)
     //  LMDB keys are at most 511 bytes; refs are limited well below that
     assert (size <= key_max);
     memcpy (key, channel, channel_size);
-    key [channel_size] = 0;
+    key[channel_size] = 0;
     memcpy (key + channel_size + 1, ref, ref_size);
     return size;
 }
@@ -370,15 +371,15 @@ uint64_t
 cmp_store_ref_find (cmp_store_t *self, const char *channel, const char *ref)
 {
     assert (self);
-    byte buffer [511];
+    byte buffer[511];
     MDB_val key = {s_ref_key (channel, ref, buffer, sizeof (buffer)), buffer};
     MDB_val data;
     MDB_txn *txn = s_reader (self);
     if (!txn)
         return 0;
     int rc = mdb_get (txn, self->refs, &key, &data);
-    uint64_t id = rc == 0 && data.mv_size == 8 ? s_get_u64 ((byte *) data.mv_data)
-                                               : 0;
+    uint64_t id =
+      rc == 0 && data.mv_size == 8 ? s_get_u64 ((byte *) data.mv_data) : 0;
     if (rc && rc != MDB_NOTFOUND)
         s_failed (self, rc, "mdb_get (refs)");
     s_reader_done (self, txn);
@@ -390,7 +391,7 @@ static uint32_t
 s_day_count (cmp_store_t *self, const char *day)
 {
     //  Numbers of one day sort together: seek past "YYYYMMDD-~" and step back
-    char probe [16];
+    char probe[16];
     memcpy (probe, day, 8);
     memcpy (probe + 8, "-~", 3);
     MDB_cursor *cursor;
@@ -405,11 +406,12 @@ s_day_count (cmp_store_t *self, const char *day)
     uint32_t count = 0;
     if (rc == 0 && key.mv_size > 9 && memcmp (key.mv_data, day, 8) == 0
         && ((char *) key.mv_data)[8] == '-') {
-        char digits [16];
-        size_t size = key.mv_size - 9 < sizeof (digits) - 1 ? key.mv_size - 9
-                                                            : sizeof (digits) - 1;
+        char digits[16];
+        size_t size = key.mv_size - 9 < sizeof (digits) - 1
+                        ? key.mv_size - 9
+                        : sizeof (digits) - 1;
         memcpy (digits, (char *) key.mv_data + 9, size);
-        digits [size] = 0;
+        digits[size] = 0;
         count = (uint32_t) strtoul (digits, NULL, 10);
     }
     mdb_cursor_close (cursor);
@@ -417,7 +419,9 @@ s_day_count (cmp_store_t *self, const char *day)
 }
 
 uint64_t
-cmp_store_next_id (cmp_store_t *self, int64_t time, char *number,
+cmp_store_next_id (cmp_store_t *self,
+                   int64_t time,
+                   char *number,
                    size_t number_size)
 {
     assert (self);
@@ -425,11 +429,10 @@ cmp_store_next_id (cmp_store_t *self, int64_t time, char *number,
     time_t seconds = (time_t) (time / 1000);
     struct tm local;
     localtime_r (&seconds, &local);
-    char day [32];
-    snprintf (day, sizeof (day), "%04d%02d%02d",
-              (local.tm_year + 1900) % 10000, (local.tm_mon + 1) % 100,
-              local.tm_mday % 100);
-    day [8] = 0;
+    char day[32];
+    snprintf (day, sizeof (day), "%04d%02d%02d", (local.tm_year + 1900) % 10000,
+              (local.tm_mon + 1) % 100, local.tm_mday % 100);
+    day[8] = 0;
     if (!streq (day, self->day)) {
         memcpy (self->day, day, sizeof (self->day));
         self->day_count = s_day_count (self, day);
@@ -440,8 +443,14 @@ cmp_store_next_id (cmp_store_t *self, int64_t time, char *number,
 }
 
 static int
-s_put (cmp_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
-       const void *data, size_t data_size, unsigned flags, const char *what)
+s_put (cmp_store_t *self,
+       MDB_dbi dbi,
+       const void *key,
+       size_t key_size,
+       const void *data,
+       size_t data_size,
+       unsigned flags,
+       const char *what)
 {
     MDB_val k = {key_size, (void *) key};
     MDB_val d = {data_size, (void *) data};
@@ -450,13 +459,17 @@ s_put (cmp_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
 }
 
 int
-cmp_store_complaint_put (cmp_store_t *self, uint64_t id, const char *number,
-                         const char *channel, const char *ref,
-                         int64_t received_at, zchunk_t *record)
+cmp_store_complaint_put (cmp_store_t *self,
+                         uint64_t id,
+                         const char *number,
+                         const char *channel,
+                         const char *ref,
+                         int64_t received_at,
+                         zchunk_t *record)
 {
     assert (self);
     assert (self->write);
-    byte id_key [8];
+    byte id_key[8];
     s_put_u64 (id_key, id);
     //  Ids only grow, so the record appends to the last page
     if (s_put (self, self->complaints, id_key, 8, zchunk_data (record),
@@ -465,22 +478,22 @@ cmp_store_complaint_put (cmp_store_t *self, uint64_t id, const char *number,
     if (s_put (self, self->numbers, number, strlen (number), id_key, 8,
                MDB_NOOVERWRITE, "mdb_put (numbers)"))
         return -1;
-    byte ref_key [511];
+    byte ref_key[511];
     size_t ref_size = s_ref_key (channel, ref, ref_key, sizeof (ref_key));
-    if (s_put (self, self->refs, ref_key, ref_size, id_key, 8,
-               MDB_NOOVERWRITE, "mdb_put (refs)"))
+    if (s_put (self, self->refs, ref_key, ref_size, id_key, 8, MDB_NOOVERWRITE,
+               "mdb_put (refs)"))
         return -1;
-    byte time_key [CMP_STORE_CURSOR_SIZE];
+    byte time_key[CMP_STORE_CURSOR_SIZE];
     s_put_u64 (time_key, (uint64_t) received_at);
     s_put_u64 (time_key + 8, id);
     if (s_put (self, self->by_time, time_key, sizeof (time_key), "", 0, 0,
                "mdb_put (by_time)"))
         return -1;
-    byte channel_key [64 + CMP_STORE_CURSOR_SIZE];
+    byte channel_key[64 + CMP_STORE_CURSOR_SIZE];
     size_t channel_size = strlen (channel);
     assert (channel_size < 64);
     memcpy (channel_key, channel, channel_size);
-    channel_key [channel_size] = 0;
+    channel_key[channel_size] = 0;
     memcpy (channel_key + channel_size + 1, time_key, sizeof (time_key));
     if (s_put (self, self->by_channel, channel_key,
                channel_size + 1 + sizeof (time_key), "", 0, 0,
@@ -503,7 +516,7 @@ cmp_store_event_put (cmp_store_t *self, uint64_t seq, zchunk_t *event)
 {
     assert (self);
     assert (self->write);
-    byte key [8];
+    byte key[8];
     s_put_u64 (key, seq);
     return s_put (self, self->events, key, 8, zchunk_data (event),
                   zchunk_size (event), MDB_APPEND, "mdb_put (events)");
@@ -519,15 +532,14 @@ cmp_store_complaint (cmp_store_t *self, uint64_t id)
     MDB_txn *txn = s_reader (self);
     if (!txn)
         return NULL;
-    byte buffer [8];
+    byte buffer[8];
     s_put_u64 (buffer, id);
     MDB_val key = {8, buffer}, data;
     zchunk_t *record = NULL;
     int rc = mdb_get (txn, self->complaints, &key, &data);
     if (rc == 0)
         record = zchunk_new (data.mv_data, data.mv_size);
-    else
-    if (rc != MDB_NOTFOUND)
+    else if (rc != MDB_NOTFOUND)
         s_failed (self, rc, "mdb_get (complaints)");
     s_reader_done (self, txn);
     return record;
@@ -548,17 +560,22 @@ cmp_store_number_find (cmp_store_t *self, const char *number)
     int rc = mdb_get (txn, self->numbers, &key, &data);
     if (rc == 0 && data.mv_size == 8)
         id = s_get_u64 ((byte *) data.mv_data);
-    else
-    if (rc && rc != MDB_NOTFOUND)
+    else if (rc && rc != MDB_NOTFOUND)
         s_failed (self, rc, "mdb_get (numbers)");
     s_reader_done (self, txn);
     return id;
 }
 
 int
-cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
-                const char *channel, const byte *cursor_key, size_t limit,
-                zlistx_t *records, byte *next, bool *more)
+cmp_store_list (cmp_store_t *self,
+                int64_t from,
+                int64_t to,
+                const char *channel,
+                const byte *cursor_key,
+                size_t limit,
+                zlistx_t *records,
+                byte *next,
+                bool *more)
 {
     assert (self);
     assert (records);
@@ -568,7 +585,7 @@ cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
     if (to <= from || limit == 0)
         return 0;
     //  Key prefix: "" for by_time, channel NUL for by_channel
-    byte prefix [64];
+    byte prefix[64];
     size_t prefix_size = 0;
     if (channel) {
         prefix_size = strlen (channel) + 1;
@@ -576,14 +593,15 @@ cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
             return 0;
         memcpy (prefix, channel, prefix_size);
     }
-    byte start [64 + CMP_STORE_CURSOR_SIZE];
+    byte start[64 + CMP_STORE_CURSOR_SIZE];
     memcpy (start, prefix, prefix_size);
     s_put_u64 (start + prefix_size, (uint64_t) from);
     s_put_u64 (start + prefix_size + 8, 0);
     //  Resume strictly after the cursor when it is past from
     bool skip_equal = false;
-    if (cursor_key && memcmp (cursor_key, start + prefix_size,
-                              CMP_STORE_CURSOR_SIZE) >= 0) {
+    if (cursor_key
+        && memcmp (cursor_key, start + prefix_size, CMP_STORE_CURSOR_SIZE)
+             >= 0) {
         memcpy (start + prefix_size, cursor_key, CMP_STORE_CURSOR_SIZE);
         skip_equal = true;
     }
@@ -604,10 +622,11 @@ cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
     while (rc == 0) {
         if (key.mv_size != prefix_size + CMP_STORE_CURSOR_SIZE
             || memcmp (key.mv_data, prefix, prefix_size) != 0)
-            break;              //  Past this channel
+            break; //  Past this channel
         const byte *entry = (const byte *) key.mv_data + prefix_size;
         if (skip_equal
-            && memcmp (entry, start + prefix_size, CMP_STORE_CURSOR_SIZE) == 0) {
+            && memcmp (entry, start + prefix_size, CMP_STORE_CURSOR_SIZE)
+                 == 0) {
             rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
             continue;
         }
@@ -617,7 +636,7 @@ cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
             *more = true;
             break;
         }
-        byte id_key [8];
+        byte id_key[8];
         memcpy (id_key, entry + 8, 8);
         MDB_val id = {8, id_key}, record;
         rc = mdb_get (txn, self->complaints, &id, &record);
@@ -638,7 +657,9 @@ cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
 }
 
 int
-cmp_store_events (cmp_store_t *self, uint64_t from, size_t limit,
+cmp_store_events (cmp_store_t *self,
+                  uint64_t from,
+                  size_t limit,
                   zlistx_t *events)
 {
     assert (self);
@@ -651,7 +672,7 @@ cmp_store_events (cmp_store_t *self, uint64_t from, size_t limit,
         s_reader_done (self, txn);
         return s_failed (self, rc, "mdb_cursor_open");
     }
-    byte start [8];
+    byte start[8];
     s_put_u64 (start, from);
     MDB_val key = {8, start}, data;
     rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
@@ -726,8 +747,8 @@ cmp_store_test (bool verbose)
     assert (cmp_store_count (self) == 0);
     assert (cmp_store_last_seq (self) == 0);
 
-    int64_t base = 1795000000000;   //  2026-11-18
-    char number [24];
+    int64_t base = 1795000000000; //  2026-11-18
+    char number[24];
     zchunk_t *record = zchunk_new (NULL, 2000);
     zchunk_fill (record, 'r', 2000);
     int tries = 0;
@@ -737,16 +758,16 @@ cmp_store_test (bool verbose)
         assert (rc == 0);
         bool failed = false;
         for (int index = 0; index < 200 && !failed; index++) {
-            char ref [32];
+            char ref[32];
             snprintf (ref, sizeof (ref), "ref-%d", index);
             assert (cmp_store_ref_find (self, "web", ref) == 0);
-            uint64_t id = cmp_store_next_id (self, base + index, number,
-                                             sizeof (number));
-            failed = cmp_store_complaint_put (self, id, number,
-                                              index % 2 ? "web" : "phone", ref,
-                                              base + index, record)
-                  || cmp_store_event_put (self, cmp_store_next_seq (self),
-                                          record);
+            uint64_t id =
+              cmp_store_next_id (self, base + index, number, sizeof (number));
+            failed =
+              cmp_store_complaint_put (self, id, number,
+                                       index % 2 ? "web" : "phone", ref,
+                                       base + index, record)
+              || cmp_store_event_put (self, cmp_store_next_seq (self), record);
         }
         if (!failed && cmp_store_commit (self) == 0)
             break;
@@ -775,10 +796,10 @@ cmp_store_test (bool verbose)
     //  Paged lists, by time and by channel
     zlistx_t *records = zlistx_new ();
     zlistx_set_destructor (records, s_chunk_destroy);
-    byte next [CMP_STORE_CURSOR_SIZE];
+    byte next[CMP_STORE_CURSOR_SIZE];
     bool more;
-    int rc = cmp_store_list (self, 0, INT64_MAX, NULL, NULL, 150, records,
-                             next, &more);
+    int rc = cmp_store_list (self, 0, INT64_MAX, NULL, NULL, 150, records, next,
+                             &more);
     assert (rc == 0 && zlistx_size (records) == 150 && more);
     rc = cmp_store_list (self, 0, INT64_MAX, NULL, next, 150, records, next,
                          &more);
@@ -796,7 +817,7 @@ cmp_store_test (bool verbose)
     //  An aborted batch releases its ids and numbers
     rc = cmp_store_begin (self);
     assert (rc == 0);
-    char lost [24];
+    char lost[24];
     assert (cmp_store_next_id (self, base, lost, sizeof (lost)) == 201);
     cmp_store_abort (self);
     cmp_store_destroy (&self);
@@ -809,8 +830,9 @@ cmp_store_test (bool verbose)
     assert (cmp_store_last_seq (self) == 200);
     rc = cmp_store_begin (self);
     assert (rc == 0);
-    char again [24];
-    assert (cmp_store_next_id (self, base + 1000, again, sizeof (again)) == 201);
+    char again[24];
+    assert (cmp_store_next_id (self, base + 1000, again, sizeof (again))
+            == 201);
     assert (streq (again, lost));
     assert (strcmp (again, number) > 0);
     cmp_store_abort (self);

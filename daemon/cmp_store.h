@@ -34,8 +34,7 @@
 //  Open or create the store in directory path (created if missing), with
 //  an initial map of map_size bytes that may grow up to map_max bytes (0:
 //  no limit). Returns NULL and logs why on failure.
-cmp_store_t *cmp_store_new (const char *path, size_t map_size,
-                            size_t map_max);
+cmp_store_t *cmp_store_new (const char *path, size_t map_size, size_t map_max);
 
 //  Close the store; idempotent.
 void cmp_store_destroy (cmp_store_t **self_p);
@@ -61,26 +60,32 @@ int cmp_store_grow (cmp_store_t *self) CMP_MUSTCHECK;
 //  Inside the write transaction
 
 //  The id registered under (channel, ref), or 0.
-uint64_t cmp_store_ref_find (cmp_store_t *self, const char *channel,
-                             const char *ref);
+uint64_t
+cmp_store_ref_find (cmp_store_t *self, const char *channel, const char *ref);
 
 //  Reserve the next complaint id and the next number for a complaint
 //  registered at time (ms). The number is written into number (at least
 //  24 bytes). Both are released again if the transaction aborts.
-uint64_t cmp_store_next_id (cmp_store_t *self, int64_t time,
-                            char *number, size_t number_size);
+uint64_t cmp_store_next_id (cmp_store_t *self,
+                            int64_t time,
+                            char *number,
+                            size_t number_size);
 
 //  Store a new complaint record and its index entries.
-int cmp_store_complaint_put (cmp_store_t *self, uint64_t id,
-                             const char *number, const char *channel,
-                             const char *ref, int64_t received_at,
+int cmp_store_complaint_put (cmp_store_t *self,
+                             uint64_t id,
+                             const char *number,
+                             const char *channel,
+                             const char *ref,
+                             int64_t received_at,
                              zchunk_t *record) CMP_MUSTCHECK;
 
 //  Reserve the next event sequence number.
 uint64_t cmp_store_next_seq (cmp_store_t *self);
 
 //  Append an event at seq (from cmp_store_next_seq).
-int cmp_store_event_put (cmp_store_t *self, uint64_t seq,
+int cmp_store_event_put (cmp_store_t *self,
+                         uint64_t seq,
                          zchunk_t *event) CMP_MUSTCHECK;
 
 //  ---------------------------------------------------------------------
@@ -96,12 +101,20 @@ uint64_t cmp_store_number_find (cmp_store_t *self, const char *number);
 //  if not NULL, after cursor if not NULL, to records (as zchunk_t *). If
 //  more remain, writes the last record's cursor into next (size
 //  CMP_STORE_CURSOR_SIZE) and sets *more. Returns 0 or -1.
-int cmp_store_list (cmp_store_t *self, int64_t from, int64_t to,
-                    const char *channel, const byte *cursor, size_t limit,
-                    zlistx_t *records, byte *next, bool *more) CMP_MUSTCHECK;
+int cmp_store_list (cmp_store_t *self,
+                    int64_t from,
+                    int64_t to,
+                    const char *channel,
+                    const byte *cursor,
+                    size_t limit,
+                    zlistx_t *records,
+                    byte *next,
+                    bool *more) CMP_MUSTCHECK;
 
 //  Append up to limit events with seq >= from to events. Returns 0 or -1.
-int cmp_store_events (cmp_store_t *self, uint64_t from, size_t limit,
+int cmp_store_events (cmp_store_t *self,
+                      uint64_t from,
+                      size_t limit,
                       zlistx_t *events) CMP_MUSTCHECK;
 
 //  Last event sequence number committed or reserved, 0 if none.

@@ -25,7 +25,7 @@ s_usage (FILE *file)
 }
 
 int
-main (int argc, char *argv [])
+main (int argc, char *argv[])
 {
     //  Signals become loop events: block them before libzmq starts threads
     sigset_t signals;
@@ -45,35 +45,27 @@ main (int argc, char *argv [])
     bool check_only = false;
     bool verbose = false;
     for (int index = 1; index < argc; index++) {
-        const char *arg = argv [index];
+        const char *arg = argv[index];
         if ((streq (arg, "-c") || streq (arg, "--config")) && index + 1 < argc)
-            config_file = argv [++index];
-        else
-        if ((streq (arg, "-d") || streq (arg, "--data")) && index + 1 < argc)
-            data_dir = argv [++index];
-        else
-        if (streq (arg, "-v") || streq (arg, "--verbose"))
+            config_file = argv[++index];
+        else if ((streq (arg, "-d") || streq (arg, "--data"))
+                 && index + 1 < argc)
+            data_dir = argv[++index];
+        else if (streq (arg, "-v") || streq (arg, "--verbose"))
             verbose = true;
-        else
-        if (streq (arg, "--check-config"))
+        else if (streq (arg, "--check-config"))
             check_only = true;
-        else
-        if (streq (arg, "--list-keys")) {
+        else if (streq (arg, "--list-keys")) {
             cmp_config_print_keys (stdout);
             return EXIT_SUCCESS;
-        }
-        else
-        if (streq (arg, "--version")) {
+        } else if (streq (arg, "--version")) {
             printf ("complaintd %s (protocol %d)\n", CMP_DAEMON_VERSION,
                     CMP_PROTO_VERSION);
             return EXIT_SUCCESS;
-        }
-        else
-        if (streq (arg, "-h") || streq (arg, "--help")) {
+        } else if (streq (arg, "-h") || streq (arg, "--help")) {
             s_usage (stdout);
             return EXIT_SUCCESS;
-        }
-        else {
+        } else {
             fprintf (stderr, "complaintd: unknown or incomplete option '%s'\n",
                      arg);
             s_usage (stderr);

@@ -24,43 +24,44 @@ extern "C" {
 #endif
 
 #define CMP_PROTO_SIGNATURE "CMP"
-#define CMP_PROTO_VERSION   1
+#define CMP_PROTO_VERSION 1
 
 //  Decoder bounds, applied before anything is allocated
-#define CMP_PROTO_MAX_DEPTH     8
-#define CMP_PROTO_MAX_ELEMENTS  4096
+#define CMP_PROTO_MAX_DEPTH 8
+#define CMP_PROTO_MAX_ELEMENTS 4096
 
 //  Message types
-#define CMP_PROTO_SUBMIT     1
-#define CMP_PROTO_SUBMITTED  2
-#define CMP_PROTO_GET        3
-#define CMP_PROTO_COMPLAINT  4
-#define CMP_PROTO_LIST       5
+#define CMP_PROTO_SUBMIT 1
+#define CMP_PROTO_SUBMITTED 2
+#define CMP_PROTO_GET 3
+#define CMP_PROTO_COMPLAINT 4
+#define CMP_PROTO_LIST 5
 #define CMP_PROTO_COMPLAINTS 6
-#define CMP_PROTO_REPLAY     7
-#define CMP_PROTO_EVENTS     8
-#define CMP_PROTO_HEALTH     9
-#define CMP_PROTO_STATUS     10
-#define CMP_PROTO_EVENT      11
-#define CMP_PROTO_ERROR      12
+#define CMP_PROTO_REPLAY 7
+#define CMP_PROTO_EVENTS 8
+#define CMP_PROTO_HEALTH 9
+#define CMP_PROTO_STATUS 10
+#define CMP_PROTO_EVENT 11
+#define CMP_PROTO_ERROR 12
 
 //  Status codes (one table, PROTOCOL.md "Errors")
-#define CMP_STATUS_OK            200
-#define CMP_STATUS_BAD_REQUEST   400
-#define CMP_STATUS_NOT_FOUND     404
+#define CMP_STATUS_OK 200
+#define CMP_STATUS_BAD_REQUEST 400
+#define CMP_STATUS_NOT_FOUND 404
 #define CMP_STATUS_NOT_SUPPORTED 405
-#define CMP_STATUS_CONFLICT      409
-#define CMP_STATUS_TOO_LARGE     413
-#define CMP_STATUS_INVALID       422
-#define CMP_STATUS_INTERNAL      500
-#define CMP_STATUS_UNAVAILABLE   503
-#define CMP_STATUS_VERSION       505
-#define CMP_STATUS_STORAGE_FULL  507
+#define CMP_STATUS_CONFLICT 409
+#define CMP_STATUS_TOO_LARGE 413
+#define CMP_STATUS_INVALID 422
+#define CMP_STATUS_INTERNAL 500
+#define CMP_STATUS_UNAVAILABLE 503
+#define CMP_STATUS_VERSION 505
+#define CMP_STATUS_STORAGE_FULL 507
 
 //  Why a body could not be decoded. The request id and message type are
 //  filled in as far as the body could be read, so that the ERROR reply can
 //  carry them.
-typedef struct {
+typedef struct
+{
     int status;          //  CMP_STATUS_ code
     int id;              //  Message type, 0 if not known
     uint64_t request_id; //  Request id, 0 if not read
@@ -78,8 +79,8 @@ void cmp_proto_destroy (cmp_proto_t **self_p);
 
 //  Decode one body. Returns a new message, or NULL with *fault filled in
 //  (fault may be NULL) and a warning logged.
-cmp_proto_t *cmp_proto_decode (const void *data, size_t size,
-                               cmp_proto_fault_t *fault);
+cmp_proto_t *
+cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault);
 
 //  Encode the message as a body frame. Caller owns the frame.
 zframe_t *cmp_proto_encode (cmp_proto_t *self);
@@ -234,8 +235,10 @@ zlistx_t *cmp_proto_items (cmp_proto_t *self);
 void cmp_proto_add_raw (cmp_proto_t *self, zchunk_t **chunk_p);
 
 //  Copy out an ERROR reply for a fault
-cmp_proto_t *cmp_proto_new_error (uint64_t request_id, int status,
-                                  const char *field, const char *text);
+cmp_proto_t *cmp_proto_new_error (uint64_t request_id,
+                                  int status,
+                                  const char *field,
+                                  const char *text);
 
 //  Symbolic name of a status code ("INVALID"), or "UNKNOWN"
 const char *cmp_proto_status_code (int status);

@@ -15,11 +15,10 @@
 #define COMPLAINT_VERSION_MINOR 1
 #define COMPLAINT_VERSION_PATCH 0
 
-#define COMPLAINT_MAKE_VERSION(major, minor, patch)                          \
+#define COMPLAINT_MAKE_VERSION(major, minor, patch)                            \
     ((major) *10000 + (minor) *100 + (patch))
-#define COMPLAINT_VERSION                                                    \
-    COMPLAINT_MAKE_VERSION (COMPLAINT_VERSION_MAJOR,                         \
-                            COMPLAINT_VERSION_MINOR,                         \
+#define COMPLAINT_VERSION                                                      \
+    COMPLAINT_MAKE_VERSION (COMPLAINT_VERSION_MAJOR, COMPLAINT_VERSION_MINOR,  \
                             COMPLAINT_VERSION_PATCH)
 
 #include <czmq.h>

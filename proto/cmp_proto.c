@@ -25,26 +25,64 @@
 #include "cmp_proto.h"
 
 //  String slots
-enum {
-    S_CHANNEL, S_REF, S_NUMBER, S_STATE, S_NAME, S_PHONE, S_EMAIL,
-    S_RELATION, S_DEPARTMENT, S_STAFF, S_LOCATION, S_DESCRIPTION, S_DEMANDS,
-    S_TOPIC, S_CODE, S_MESSAGE, S_FIELD, S_AFTER, S_NEXT, S_SOFTWARE,
+enum
+{
+    S_CHANNEL,
+    S_REF,
+    S_NUMBER,
+    S_STATE,
+    S_NAME,
+    S_PHONE,
+    S_EMAIL,
+    S_RELATION,
+    S_DEPARTMENT,
+    S_STAFF,
+    S_LOCATION,
+    S_DESCRIPTION,
+    S_DEMANDS,
+    S_TOPIC,
+    S_CODE,
+    S_MESSAGE,
+    S_FIELD,
+    S_AFTER,
+    S_NEXT,
+    S_SOFTWARE,
     S_COUNT
 };
 
 //  Number slots (integers and booleans)
-enum {
-    N_COMPLAINED_AT, N_RECEIVED_AT, N_AT, N_FROM, N_TO, N_UPTIME, N_ID,
-    N_VERSION, N_SEQ, N_LAST_SEQ, N_LIMIT, N_STATUS, N_PROTOCOL,
-    N_COMPLAINTS, N_ANONYMOUS, N_DUPLICATE,
+enum
+{
+    N_COMPLAINED_AT,
+    N_RECEIVED_AT,
+    N_AT,
+    N_FROM,
+    N_TO,
+    N_UPTIME,
+    N_ID,
+    N_VERSION,
+    N_SEQ,
+    N_LAST_SEQ,
+    N_LIMIT,
+    N_STATUS,
+    N_PROTOCOL,
+    N_COMPLAINTS,
+    N_ANONYMOUS,
+    N_DUPLICATE,
     N_COUNT
 };
 
 //  List slots
-enum { L_ATTACHMENTS, L_TAGS, L_COUNT };
+enum
+{
+    L_ATTACHMENTS,
+    L_TAGS,
+    L_COUNT
+};
 
 //  How a field is encoded
-typedef enum {
+typedef enum
+{
     K_STR,     //  msgpack str
     K_INT,     //  msgpack int, signed
     K_UINT,    //  msgpack int, not negative
@@ -56,7 +94,8 @@ typedef enum {
 } s_kind_t;
 
 typedef struct _s_field_t s_field_t;
-struct _s_field_t {
+struct _s_field_t
+{
     const char *key;         //  Key on the wire
     s_kind_t kind;           //  Encoding
     int slot;                //  S_, N_ or L_ slot; for K_ITEMS the item id
@@ -64,176 +103,176 @@ struct _s_field_t {
     bool nil;                //  Encoder writes nil when absent
 };
 
-#define END_SCHEMA {NULL, K_STR, 0, NULL, false}
+#define END_SCHEMA                                                             \
+    {                                                                          \
+        NULL, K_STR, 0, NULL, false                                            \
+    }
 
 static const s_field_t s_complainant[] = {
-    {"name", K_STR, S_NAME, NULL, false},
-    {"phone", K_STR, S_PHONE, NULL, false},
-    {"email", K_STR, S_EMAIL, NULL, false},
-    {"anonymous", K_BOOL, N_ANONYMOUS, NULL, false},
-    {"relation", K_STR, S_RELATION, NULL, false},
-    END_SCHEMA};
+  {"name", K_STR, S_NAME, NULL, false},
+  {"phone", K_STR, S_PHONE, NULL, false},
+  {"email", K_STR, S_EMAIL, NULL, false},
+  {"anonymous", K_BOOL, N_ANONYMOUS, NULL, false},
+  {"relation", K_STR, S_RELATION, NULL, false},
+  END_SCHEMA};
 
 static const s_field_t s_subject[] = {
-    {"department", K_STR, S_DEPARTMENT, NULL, false},
-    {"staff", K_STR, S_STAFF, NULL, false},
-    {"location", K_STR, S_LOCATION, NULL, false},
-    END_SCHEMA};
+  {"department", K_STR, S_DEPARTMENT, NULL, false},
+  {"staff", K_STR, S_STAFF, NULL, false},
+  {"location", K_STR, S_LOCATION, NULL, false},
+  END_SCHEMA};
 
 static const s_field_t s_record[] = {
-    {"id", K_UINT, N_ID, NULL, false},
-    {"number", K_STR, S_NUMBER, NULL, false},
-    {"channel", K_STR, S_CHANNEL, NULL, false},
-    {"ref", K_STR, S_REF, NULL, false},
-    {"received_at", K_INT, N_RECEIVED_AT, NULL, false},
-    {"complained_at", K_INT, N_COMPLAINED_AT, NULL, false},
-    {"state", K_STR, S_STATE, NULL, false},
-    {"version", K_UINT, N_VERSION, NULL, false},
-    {"complainant", K_MAP, 0, s_complainant, false},
-    {"subject", K_MAP, 0, s_subject, false},
-    {"description", K_STR, S_DESCRIPTION, NULL, false},
-    {"demands", K_STR, S_DEMANDS, NULL, false},
-    {"attachments", K_STRLIST, L_ATTACHMENTS, NULL, false},
-    {"tags", K_STRLIST, L_TAGS, NULL, false},
-    END_SCHEMA};
+  {"id", K_UINT, N_ID, NULL, false},
+  {"number", K_STR, S_NUMBER, NULL, false},
+  {"channel", K_STR, S_CHANNEL, NULL, false},
+  {"ref", K_STR, S_REF, NULL, false},
+  {"received_at", K_INT, N_RECEIVED_AT, NULL, false},
+  {"complained_at", K_INT, N_COMPLAINED_AT, NULL, false},
+  {"state", K_STR, S_STATE, NULL, false},
+  {"version", K_UINT, N_VERSION, NULL, false},
+  {"complainant", K_MAP, 0, s_complainant, false},
+  {"subject", K_MAP, 0, s_subject, false},
+  {"description", K_STR, S_DESCRIPTION, NULL, false},
+  {"demands", K_STR, S_DEMANDS, NULL, false},
+  {"attachments", K_STRLIST, L_ATTACHMENTS, NULL, false},
+  {"tags", K_STRLIST, L_TAGS, NULL, false},
+  END_SCHEMA};
 
 static const s_field_t s_event[] = {
-    {"seq", K_UINT, N_SEQ, NULL, false},
-    {"topic", K_STR, S_TOPIC, NULL, false},
-    {"at", K_INT, N_AT, NULL, false},
-    {"id", K_UINT, N_ID, NULL, false},
-    {"number", K_STR, S_NUMBER, NULL, false},
-    {"channel", K_STR, S_CHANNEL, NULL, false},
-    {"state", K_STR, S_STATE, NULL, false},
-    {"department", K_STR, S_DEPARTMENT, NULL, false},
-    END_SCHEMA};
+  {"seq", K_UINT, N_SEQ, NULL, false},
+  {"topic", K_STR, S_TOPIC, NULL, false},
+  {"at", K_INT, N_AT, NULL, false},
+  {"id", K_UINT, N_ID, NULL, false},
+  {"number", K_STR, S_NUMBER, NULL, false},
+  {"channel", K_STR, S_CHANNEL, NULL, false},
+  {"state", K_STR, S_STATE, NULL, false},
+  {"department", K_STR, S_DEPARTMENT, NULL, false},
+  END_SCHEMA};
 
 static const s_field_t s_submit[] = {
-    {"channel", K_STR, S_CHANNEL, NULL, false},
-    {"ref", K_STR, S_REF, NULL, false},
-    {"complained_at", K_INT, N_COMPLAINED_AT, NULL, false},
-    {"complainant", K_MAP, 0, s_complainant, false},
-    {"subject", K_MAP, 0, s_subject, false},
-    {"description", K_STR, S_DESCRIPTION, NULL, false},
-    {"demands", K_STR, S_DEMANDS, NULL, false},
-    {"attachments", K_STRLIST, L_ATTACHMENTS, NULL, false},
-    {"tags", K_STRLIST, L_TAGS, NULL, false},
-    END_SCHEMA};
+  {"channel", K_STR, S_CHANNEL, NULL, false},
+  {"ref", K_STR, S_REF, NULL, false},
+  {"complained_at", K_INT, N_COMPLAINED_AT, NULL, false},
+  {"complainant", K_MAP, 0, s_complainant, false},
+  {"subject", K_MAP, 0, s_subject, false},
+  {"description", K_STR, S_DESCRIPTION, NULL, false},
+  {"demands", K_STR, S_DEMANDS, NULL, false},
+  {"attachments", K_STRLIST, L_ATTACHMENTS, NULL, false},
+  {"tags", K_STRLIST, L_TAGS, NULL, false},
+  END_SCHEMA};
 
 static const s_field_t s_submitted[] = {
-    {"id", K_UINT, N_ID, NULL, false},
-    {"number", K_STR, S_NUMBER, NULL, false},
-    {"received_at", K_INT, N_RECEIVED_AT, NULL, false},
-    {"duplicate", K_BOOL, N_DUPLICATE, NULL, false},
-    END_SCHEMA};
+  {"id", K_UINT, N_ID, NULL, false},
+  {"number", K_STR, S_NUMBER, NULL, false},
+  {"received_at", K_INT, N_RECEIVED_AT, NULL, false},
+  {"duplicate", K_BOOL, N_DUPLICATE, NULL, false},
+  END_SCHEMA};
 
-static const s_field_t s_get[] = {
-    {"id", K_UINT, N_ID, NULL, false},
-    {"number", K_STR, S_NUMBER, NULL, false},
-    END_SCHEMA};
+static const s_field_t s_get[] = {{"id", K_UINT, N_ID, NULL, false},
+                                  {"number", K_STR, S_NUMBER, NULL, false},
+                                  END_SCHEMA};
 
 static const s_field_t s_complaint[] = {
-    {"complaint", K_RECORD, 0, s_record, false},
-    END_SCHEMA};
+  {"complaint", K_RECORD, 0, s_record, false}, END_SCHEMA};
 
-static const s_field_t s_list[] = {
-    {"from", K_INT, N_FROM, NULL, false},
-    {"to", K_INT, N_TO, NULL, false},
-    {"channel", K_STR, S_CHANNEL, NULL, false},
-    {"limit", K_UINT, N_LIMIT, NULL, false},
-    {"after", K_STR, S_AFTER, NULL, false},
-    END_SCHEMA};
+static const s_field_t s_list[] = {{"from", K_INT, N_FROM, NULL, false},
+                                   {"to", K_INT, N_TO, NULL, false},
+                                   {"channel", K_STR, S_CHANNEL, NULL, false},
+                                   {"limit", K_UINT, N_LIMIT, NULL, false},
+                                   {"after", K_STR, S_AFTER, NULL, false},
+                                   END_SCHEMA};
 
 static const s_field_t s_complaints[] = {
-    {"items", K_ITEMS, CMP_PROTO_COMPLAINT, s_record, false},
-    {"next", K_STR, S_NEXT, NULL, true},
-    END_SCHEMA};
+  {"items", K_ITEMS, CMP_PROTO_COMPLAINT, s_record, false},
+  {"next", K_STR, S_NEXT, NULL, true},
+  END_SCHEMA};
 
-static const s_field_t s_replay[] = {
-    {"from", K_UINT, N_FROM, NULL, false},
-    {"limit", K_UINT, N_LIMIT, NULL, false},
-    END_SCHEMA};
+static const s_field_t s_replay[] = {{"from", K_UINT, N_FROM, NULL, false},
+                                     {"limit", K_UINT, N_LIMIT, NULL, false},
+                                     END_SCHEMA};
 
 static const s_field_t s_events[] = {
-    {"events", K_ITEMS, CMP_PROTO_EVENT, s_event, false},
-    {"last", K_UINT, N_LAST_SEQ, NULL, false},
-    END_SCHEMA};
+  {"events", K_ITEMS, CMP_PROTO_EVENT, s_event, false},
+  {"last", K_UINT, N_LAST_SEQ, NULL, false},
+  END_SCHEMA};
 
 static const s_field_t s_health[] = {END_SCHEMA};
 
 static const s_field_t s_status[] = {
-    {"version", K_STR, S_SOFTWARE, NULL, false},
-    {"protocol", K_UINT, N_PROTOCOL, NULL, false},
-    {"uptime", K_INT, N_UPTIME, NULL, false},
-    {"last_seq", K_UINT, N_LAST_SEQ, NULL, false},
-    {"complaints", K_UINT, N_COMPLAINTS, NULL, false},
-    END_SCHEMA};
+  {"version", K_STR, S_SOFTWARE, NULL, false},
+  {"protocol", K_UINT, N_PROTOCOL, NULL, false},
+  {"uptime", K_INT, N_UPTIME, NULL, false},
+  {"last_seq", K_UINT, N_LAST_SEQ, NULL, false},
+  {"complaints", K_UINT, N_COMPLAINTS, NULL, false},
+  END_SCHEMA};
 
-static const s_field_t s_error[] = {
-    {"status", K_UINT, N_STATUS, NULL, false},
-    {"code", K_STR, S_CODE, NULL, false},
-    {"message", K_STR, S_MESSAGE, NULL, false},
-    {"field", K_STR, S_FIELD, NULL, false},
-    END_SCHEMA};
+static const s_field_t s_error[] = {{"status", K_UINT, N_STATUS, NULL, false},
+                                    {"code", K_STR, S_CODE, NULL, false},
+                                    {"message", K_STR, S_MESSAGE, NULL, false},
+                                    {"field", K_STR, S_FIELD, NULL, false},
+                                    END_SCHEMA};
 
 //  Message table: id, name, schema
-typedef struct {
+typedef struct
+{
     int id;                  //  CMP_PROTO_ constant
     const char *name;        //  Name on the wire
     const s_field_t *schema; //  Fields map
 } s_message_t;
 
 static const s_message_t s_messages[] = {
-    {CMP_PROTO_SUBMIT, "SUBMIT", s_submit},
-    {CMP_PROTO_SUBMITTED, "SUBMITTED", s_submitted},
-    {CMP_PROTO_GET, "GET", s_get},
-    {CMP_PROTO_COMPLAINT, "COMPLAINT", s_complaint},
-    {CMP_PROTO_LIST, "LIST", s_list},
-    {CMP_PROTO_COMPLAINTS, "COMPLAINTS", s_complaints},
-    {CMP_PROTO_REPLAY, "REPLAY", s_replay},
-    {CMP_PROTO_EVENTS, "EVENTS", s_events},
-    {CMP_PROTO_HEALTH, "HEALTH", s_health},
-    {CMP_PROTO_STATUS, "STATUS", s_status},
-    {CMP_PROTO_EVENT, "EVENT", s_event},
-    {CMP_PROTO_ERROR, "ERROR", s_error},
-    {0, NULL, NULL}};
+  {CMP_PROTO_SUBMIT, "SUBMIT", s_submit},
+  {CMP_PROTO_SUBMITTED, "SUBMITTED", s_submitted},
+  {CMP_PROTO_GET, "GET", s_get},
+  {CMP_PROTO_COMPLAINT, "COMPLAINT", s_complaint},
+  {CMP_PROTO_LIST, "LIST", s_list},
+  {CMP_PROTO_COMPLAINTS, "COMPLAINTS", s_complaints},
+  {CMP_PROTO_REPLAY, "REPLAY", s_replay},
+  {CMP_PROTO_EVENTS, "EVENTS", s_events},
+  {CMP_PROTO_HEALTH, "HEALTH", s_health},
+  {CMP_PROTO_STATUS, "STATUS", s_status},
+  {CMP_PROTO_EVENT, "EVENT", s_event},
+  {CMP_PROTO_ERROR, "ERROR", s_error},
+  {0, NULL, NULL}};
 
 //  Accessor names of the number slots, for cmp_proto_has
 static const char *s_number_names[N_COUNT] = {
-    "complained_at", "received_at", "at",      "from",     "to",
-    "uptime",        "id",          "version", "seq",      "last_seq",
-    "limit",         "status",      "protocol", "complaints", "anonymous",
-    "duplicate"};
+  "complained_at", "received_at", "at",       "from",       "to",
+  "uptime",        "id",          "version",  "seq",        "last_seq",
+  "limit",         "status",      "protocol", "complaints", "anonymous",
+  "duplicate"};
 
 //  Status code names
-static const struct {
+static const struct
+{
     int status;       //  CMP_STATUS_ code
     const char *code; //  Symbolic name on the wire
-} s_statuses[] = {
-    {CMP_STATUS_OK, "OK"},
-    {CMP_STATUS_BAD_REQUEST, "BAD_REQUEST"},
-    {CMP_STATUS_NOT_FOUND, "NOT_FOUND"},
-    {CMP_STATUS_NOT_SUPPORTED, "NOT_SUPPORTED"},
-    {CMP_STATUS_CONFLICT, "CONFLICT"},
-    {CMP_STATUS_TOO_LARGE, "TOO_LARGE"},
-    {CMP_STATUS_INVALID, "INVALID"},
-    {CMP_STATUS_INTERNAL, "INTERNAL"},
-    {CMP_STATUS_UNAVAILABLE, "UNAVAILABLE"},
-    {CMP_STATUS_VERSION, "VERSION"},
-    {CMP_STATUS_STORAGE_FULL, "STORAGE_FULL"},
-    {0, NULL}};
+} s_statuses[] = {{CMP_STATUS_OK, "OK"},
+                  {CMP_STATUS_BAD_REQUEST, "BAD_REQUEST"},
+                  {CMP_STATUS_NOT_FOUND, "NOT_FOUND"},
+                  {CMP_STATUS_NOT_SUPPORTED, "NOT_SUPPORTED"},
+                  {CMP_STATUS_CONFLICT, "CONFLICT"},
+                  {CMP_STATUS_TOO_LARGE, "TOO_LARGE"},
+                  {CMP_STATUS_INVALID, "INVALID"},
+                  {CMP_STATUS_INTERNAL, "INTERNAL"},
+                  {CMP_STATUS_UNAVAILABLE, "UNAVAILABLE"},
+                  {CMP_STATUS_VERSION, "VERSION"},
+                  {CMP_STATUS_STORAGE_FULL, "STORAGE_FULL"},
+                  {0, NULL}};
 
 //  Structure of our class
 
-struct _cmp_proto_t {
-    int id;                   //  Message type
-    uint64_t request_id;      //  Client-chosen request id
-    char *str[S_COUNT];       //  String fields, NULL when absent
-    uint64_t num[N_COUNT];    //  Number fields (ints stored as bits)
-    bool has[N_COUNT];        //  Number field present
-    zlist_t *list[L_COUNT];   //  String lists, created on demand
-    zlistx_t *items;          //  Decoded COMPLAINTS/EVENTS items
-    zlistx_t *raws;           //  Pre-encoded maps for the encoder
+struct _cmp_proto_t
+{
+    int id;                 //  Message type
+    uint64_t request_id;    //  Client-chosen request id
+    char *str[S_COUNT];     //  String fields, NULL when absent
+    uint64_t num[N_COUNT];  //  Number fields (ints stored as bits)
+    bool has[N_COUNT];      //  Number field present
+    zlist_t *list[L_COUNT]; //  String lists, created on demand
+    zlistx_t *items;        //  Decoded COMPLAINTS/EVENTS items
+    zlistx_t *raws;         //  Pre-encoded maps for the encoder
 };
 
 static const s_message_t *
@@ -322,8 +361,12 @@ s_be (const uint8_t *data, size_t bytes)
 }
 
 static int
-s_prescan (const uint8_t *data, size_t size, size_t *pos, int depth,
-           char *text, size_t text_size)
+s_prescan (const uint8_t *data,
+           size_t size,
+           size_t *pos,
+           int depth,
+           char *text,
+           size_t text_size)
 {
     if (depth > CMP_PROTO_MAX_DEPTH) {
         snprintf (text, text_size, "nesting deeper than %d levels",
@@ -333,48 +376,64 @@ s_prescan (const uint8_t *data, size_t size, size_t *pos, int depth,
     if (s_need (size, *pos, 1, text, text_size))
         return -1;
     uint8_t byte = data[(*pos)++];
-    uint64_t length = 0;     //  Bytes of payload to skip
-    uint64_t children = 0;   //  Nested objects that follow
-    size_t width = 0;        //  Bytes of the length or value field
+    uint64_t length = 0;   //  Bytes of payload to skip
+    uint64_t children = 0; //  Nested objects that follow
+    size_t width = 0;      //  Bytes of the length or value field
 
     if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2
         || byte == 0xc3)
         return 0;
-    else
-    if (byte >= 0x80 && byte <= 0x8f)
+    else if (byte >= 0x80 && byte <= 0x8f)
         children = 2 * (uint64_t) (byte & 0x0f);
-    else
-    if (byte >= 0x90 && byte <= 0x9f)
+    else if (byte >= 0x90 && byte <= 0x9f)
         children = byte & 0x0f;
-    else
-    if (byte >= 0xa0 && byte <= 0xbf)
+    else if (byte >= 0xa0 && byte <= 0xbf)
         length = byte & 0x1f;
     else
-    switch (byte) {
-        case 0xc4: case 0xd9: width = 1; break;   //  bin8, str8
-        case 0xc5: case 0xda: width = 2; break;   //  bin16, str16
-        case 0xc6: case 0xdb: width = 4; break;   //  bin32, str32
-        case 0xc7: width = 1; length = 1; break;  //  ext8 (+type)
-        case 0xc8: width = 2; length = 1; break;  //  ext16
-        case 0xc9: width = 4; length = 1; break;  //  ext32
-        case 0xca: length = 4; break;             //  float32
-        case 0xcb: length = 8; break;             //  float64
-        case 0xcc: case 0xd0: length = 1; break;
-        case 0xcd: case 0xd1: length = 2; break;
-        case 0xce: case 0xd2: length = 4; break;
-        case 0xcf: case 0xd3: length = 8; break;
-        case 0xd4: length = 2; break;             //  fixext1 (+type)
-        case 0xd5: length = 3; break;
-        case 0xd6: length = 5; break;
-        case 0xd7: length = 9; break;
-        case 0xd8: length = 17; break;
-        case 0xdc: case 0xde: width = 2; break;   //  array16, map16
-        case 0xdd: case 0xdf: width = 4; break;   //  array32, map32
-        default:
-            snprintf (text, text_size, "invalid msgpack byte 0x%02x at offset %zu",
-                      byte, *pos - 1);
-            return -1;
-    }
+        switch (byte) {
+            case 0xc4:
+            case 0xd9: width = 1; break; //  bin8, str8
+            case 0xc5:
+            case 0xda: width = 2; break; //  bin16, str16
+            case 0xc6:
+            case 0xdb: width = 4; break; //  bin32, str32
+            case 0xc7:
+                width = 1;
+                length = 1;
+                break; //  ext8 (+type)
+            case 0xc8:
+                width = 2;
+                length = 1;
+                break; //  ext16
+            case 0xc9:
+                width = 4;
+                length = 1;
+                break;                    //  ext32
+            case 0xca: length = 4; break; //  float32
+            case 0xcb: length = 8; break; //  float64
+            case 0xcc:
+            case 0xd0: length = 1; break;
+            case 0xcd:
+            case 0xd1: length = 2; break;
+            case 0xce:
+            case 0xd2: length = 4; break;
+            case 0xcf:
+            case 0xd3: length = 8; break;
+            case 0xd4: length = 2; break; //  fixext1 (+type)
+            case 0xd5: length = 3; break;
+            case 0xd6: length = 5; break;
+            case 0xd7: length = 9; break;
+            case 0xd8: length = 17; break;
+            case 0xdc:
+            case 0xde: width = 2; break; //  array16, map16
+            case 0xdd:
+            case 0xdf: width = 4; break; //  array32, map32
+            default:
+                snprintf (text, text_size,
+                          "invalid msgpack byte 0x%02x at offset %zu", byte,
+                          *pos - 1);
+                return -1;
+        }
     if (width) {
         if (s_need (size, *pos, width, text, text_size))
             return -1;
@@ -382,8 +441,7 @@ s_prescan (const uint8_t *data, size_t size, size_t *pos, int depth,
         *pos += width;
         if (byte == 0xdc || byte == 0xdd)
             children = value;
-        else
-        if (byte == 0xde || byte == 0xdf)
+        else if (byte == 0xde || byte == 0xdf)
             children = 2 * value;
         else
             length += value;
@@ -394,9 +452,9 @@ s_prescan (const uint8_t *data, size_t size, size_t *pos, int depth,
                       "container of %" PRIu64 " entries at offset %zu is over "
                       "the limit of %d",
                       (byte >= 0x80 && byte <= 0x8f) || byte == 0xde
-                              || byte == 0xdf
-                          ? children / 2
-                          : children,
+                          || byte == 0xdf
+                        ? children / 2
+                        : children,
                       *pos, CMP_PROTO_MAX_ELEMENTS);
             return -1;
         }
@@ -423,7 +481,7 @@ s_utf8_error (const uint8_t *text, size_t size)
 {
     size_t pos = 0;
     while (pos < size) {
-        uint8_t byte = text [pos];
+        uint8_t byte = text[pos];
         if (byte < 0x80) {
             pos++;
             continue;
@@ -431,27 +489,27 @@ s_utf8_error (const uint8_t *text, size_t size)
         size_t more;
         uint32_t min, code;
         if ((byte & 0xe0) == 0xc0) {
-            more = 1; min = 0x80; code = byte & 0x1f;
-        }
-        else
-        if ((byte & 0xf0) == 0xe0) {
-            more = 2; min = 0x800; code = byte & 0x0f;
-        }
-        else
-        if ((byte & 0xf8) == 0xf0) {
-            more = 3; min = 0x10000; code = byte & 0x07;
-        }
-        else
+            more = 1;
+            min = 0x80;
+            code = byte & 0x1f;
+        } else if ((byte & 0xf0) == 0xe0) {
+            more = 2;
+            min = 0x800;
+            code = byte & 0x0f;
+        } else if ((byte & 0xf8) == 0xf0) {
+            more = 3;
+            min = 0x10000;
+            code = byte & 0x07;
+        } else
             return (long) pos;
         if (more > size - pos - 1)
-            return (long) pos;     //  Truncated sequence
+            return (long) pos; //  Truncated sequence
         for (size_t index = 1; index <= more; index++) {
-            if ((text [pos + index] & 0xc0) != 0x80)
+            if ((text[pos + index] & 0xc0) != 0x80)
                 return (long) pos;
-            code = (code << 6) | (text [pos + index] & 0x3f);
+            code = (code << 6) | (text[pos + index] & 0x3f);
         }
-        if (code < min || code > 0x10ffff
-            || (code >= 0xd800 && code <= 0xdfff))
+        if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
             return (long) pos;
         pos += more + 1;
     }
@@ -481,8 +539,11 @@ s_type_name (msgpack_object_type type)
 }
 
 static int
-s_fault (cmp_proto_fault_t *fault, int status, const char *field,
-         const char *format, ...)
+s_fault (cmp_proto_fault_t *fault,
+         int status,
+         const char *field,
+         const char *format,
+         ...)
 {
     fault->status = status;
     snprintf (fault->field, sizeof (fault->field), "%s", field ? field : "");
@@ -495,13 +556,13 @@ s_fault (cmp_proto_fault_t *fault, int status, const char *field,
 
 //  Copy a msgpack str into a new C string, checking UTF-8 and NUL bytes
 static char *
-s_string (const msgpack_object *object, const char *path,
+s_string (const msgpack_object *object,
+          const char *path,
           cmp_proto_fault_t *fault)
 {
     if (object->type != MSGPACK_OBJECT_STR) {
-        s_fault (fault, CMP_STATUS_INVALID, path,
-                 "%s: expected string, got %s", path,
-                 s_type_name (object->type));
+        s_fault (fault, CMP_STATUS_INVALID, path, "%s: expected string, got %s",
+                 path, s_type_name (object->type));
         return NULL;
     }
     const uint8_t *data = (const uint8_t *) object->via.str.ptr;
@@ -522,21 +583,25 @@ s_string (const msgpack_object *object, const char *path,
     char *string = (char *) malloc (size + 1);
     assert (string);
     memcpy (string, data, size);
-    string [size] = 0;
+    string[size] = 0;
     return string;
 }
 
-static int s_decode_map (cmp_proto_t *self, const s_field_t *schema,
-                         const msgpack_object *map, const char *prefix,
+static int s_decode_map (cmp_proto_t *self,
+                         const s_field_t *schema,
+                         const msgpack_object *map,
+                         const char *prefix,
                          cmp_proto_fault_t *fault);
 
 static int
-s_decode_field (cmp_proto_t *self, const s_field_t *field,
-                const msgpack_object *value, const char *path,
+s_decode_field (cmp_proto_t *self,
+                const s_field_t *field,
+                const msgpack_object *value,
+                const char *path,
                 cmp_proto_fault_t *fault)
 {
     if (value->type == MSGPACK_OBJECT_NIL)
-        return 0;               //  nil means absent
+        return 0; //  nil means absent
     switch (field->kind) {
         case K_STR: {
             char *string = s_string (value, path, fault);
@@ -549,15 +614,13 @@ s_decode_field (cmp_proto_t *self, const s_field_t *field,
         case K_INT:
             if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
                 self->num[field->slot] = (uint64_t) value->via.i64;
-            else
-            if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
                 if (value->via.u64 > INT64_MAX)
                     return s_fault (fault, CMP_STATUS_INVALID, path,
                                     "%s: %" PRIu64 " is out of range", path,
                                     value->via.u64);
                 self->num[field->slot] = value->via.u64;
-            }
-            else
+            } else
                 return s_fault (fault, CMP_STATUS_INVALID, path,
                                 "%s: expected integer, got %s", path,
                                 s_type_name (value->type));
@@ -592,11 +655,11 @@ s_decode_field (cmp_proto_t *self, const s_field_t *field,
             self->list[field->slot] = zlist_new ();
             zlist_autofree (self->list[field->slot]);
             for (uint32_t index = 0; index < value->via.array.size; index++) {
-                char item_path [128];
+                char item_path[128];
                 snprintf (item_path, sizeof (item_path), "%.100s[%u]", path,
                           index);
-                char *string
-                    = s_string (&value->via.array.ptr[index], item_path, fault);
+                char *string =
+                  s_string (&value->via.array.ptr[index], item_path, fault);
                 if (!string)
                     return -1;
                 zlist_append (self->list[field->slot], string);
@@ -617,7 +680,7 @@ s_decode_field (cmp_proto_t *self, const s_field_t *field,
                                 "%s: expected array of maps, got %s", path,
                                 s_type_name (value->type));
             for (uint32_t index = 0; index < value->via.array.size; index++) {
-                char item_path [128];
+                char item_path[128];
                 snprintf (item_path, sizeof (item_path), "%.100s[%u]", path,
                           index);
                 const msgpack_object *item = &value->via.array.ptr[index];
@@ -627,8 +690,7 @@ s_decode_field (cmp_proto_t *self, const s_field_t *field,
                                     s_type_name (item->type));
                 cmp_proto_t *child = cmp_proto_new (field->slot);
                 zlistx_add_end (self->items, child);
-                if (s_decode_map (child, field->schema, item, item_path,
-                                  fault))
+                if (s_decode_map (child, field->schema, item, item_path, fault))
                     return -1;
             }
             return 0;
@@ -637,12 +699,14 @@ s_decode_field (cmp_proto_t *self, const s_field_t *field,
 }
 
 static int
-s_decode_map (cmp_proto_t *self, const s_field_t *schema,
-              const msgpack_object *map, const char *prefix,
+s_decode_map (cmp_proto_t *self,
+              const s_field_t *schema,
+              const msgpack_object *map,
+              const char *prefix,
               cmp_proto_fault_t *fault)
 {
     assert (map->type == MSGPACK_OBJECT_MAP);
-    uint64_t seen = 0;          //  Bit per schema entry
+    uint64_t seen = 0; //  Bit per schema entry
     for (uint32_t index = 0; index < map->via.map.size; index++) {
         const msgpack_object *key = &map->via.map.ptr[index].key;
         const msgpack_object *value = &map->via.map.ptr[index].val;
@@ -650,13 +714,13 @@ s_decode_map (cmp_proto_t *self, const s_field_t *schema,
             return s_fault (fault, CMP_STATUS_INVALID, prefix,
                             "%s%skeys must be strings, got %s", prefix,
                             *prefix ? ": " : "", s_type_name (key->type));
-        char name [64];
+        char name[64];
         size_t name_size = key->via.str.size < sizeof (name) - 1
                              ? key->via.str.size
                              : sizeof (name) - 1;
         memcpy (name, key->via.str.ptr, name_size);
-        name [name_size] = 0;
-        char path [128];
+        name[name_size] = 0;
+        char path[128];
         snprintf (path, sizeof (path), "%.60s%s%.60s", prefix,
                   *prefix ? "." : "", name);
         int position = -1;
@@ -664,15 +728,15 @@ s_decode_map (cmp_proto_t *self, const s_field_t *schema,
             if (strlen (schema[entry].key) == key->via.str.size
                 && memcmp (schema[entry].key, key->via.str.ptr,
                            key->via.str.size)
-                       == 0) {
+                     == 0) {
                 position = entry;
                 break;
             }
         if (position < 0) {
             //  Make a printable name: the key may be any bytes
             for (size_t pos = 0; pos < name_size; pos++)
-                if ((uint8_t) name [pos] < 0x20 || (uint8_t) name [pos] == 0x7f)
-                    name [pos] = '?';
+                if ((uint8_t) name[pos] < 0x20 || (uint8_t) name[pos] == 0x7f)
+                    name[pos] = '?';
             snprintf (path, sizeof (path), "%.60s%s%.60s", prefix,
                       *prefix ? "." : "", name);
             return s_fault (fault, CMP_STATUS_INVALID, path,
@@ -718,8 +782,8 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     size_t offset = 0;
-    msgpack_unpack_return rc = msgpack_unpack_next (
-        &unpacked, (const char *) data, size, &offset);
+    msgpack_unpack_return rc =
+      msgpack_unpack_next (&unpacked, (const char *) data, size, &offset);
     if (rc != MSGPACK_UNPACK_SUCCESS) {
         s_fault (fault, CMP_STATUS_BAD_REQUEST, NULL,
                  "body is not valid msgpack");
@@ -742,7 +806,7 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
         || element[0].via.str.size != strlen (CMP_PROTO_SIGNATURE)
         || memcmp (element[0].via.str.ptr, CMP_PROTO_SIGNATURE,
                    element[0].via.str.size)
-               != 0) {
+             != 0) {
         s_fault (fault, CMP_STATUS_BAD_REQUEST, "signature",
                  "signature: expected the string \"%s\"", CMP_PROTO_SIGNATURE);
         goto unpacked_destroy;
@@ -772,23 +836,23 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
             if (strlen (s_messages[index].name) == element[2].via.str.size
                 && memcmp (s_messages[index].name, element[2].via.str.ptr,
                            element[2].via.str.size)
-                       == 0)
+                     == 0)
                 message = &s_messages[index];
     if (!message) {
         if (element[2].type == MSGPACK_OBJECT_STR) {
-            char name [32];
+            char name[32];
             size_t length = element[2].via.str.size < sizeof (name) - 1
                               ? element[2].via.str.size
                               : sizeof (name) - 1;
             memcpy (name, element[2].via.str.ptr, length);
-            name [length] = 0;
+            name[length] = 0;
             for (size_t index = 0; index < length; index++)
-                if ((uint8_t) name [index] < 0x20 || (uint8_t) name [index] >= 0x7f)
-                    name [index] = '?';
+                if ((uint8_t) name[index] < 0x20
+                    || (uint8_t) name[index] >= 0x7f)
+                    name[index] = '?';
             s_fault (fault, CMP_STATUS_NOT_SUPPORTED, "type",
                      "type: unknown message type \"%s\"", name);
-        }
-        else
+        } else
             s_fault (fault, CMP_STATUS_BAD_REQUEST, "type",
                      "type: expected a string, got %s",
                      s_type_name (element[2].type));
@@ -830,7 +894,7 @@ cmp_proto_decode_map (int id, const void *data, size_t size)
     msgpack_unpacked_init (&unpacked);
     cmp_proto_t *self = NULL;
     if (msgpack_unpack_next (&unpacked, (const char *) data, size, NULL)
-            == MSGPACK_UNPACK_SUCCESS
+          == MSGPACK_UNPACK_SUCCESS
         && unpacked.data.type == MSGPACK_OBJECT_MAP) {
         self = cmp_proto_new (id);
         if (s_decode_map (self, id == CMP_PROTO_EVENT ? s_event : s_record,
@@ -866,7 +930,7 @@ s_field_present (cmp_proto_t *self, const s_field_t *field)
         case K_BOOL: return self->has[field->slot];
         case K_STRLIST:
             return self->list[field->slot]
-                && zlist_size (self->list[field->slot]) > 0;
+                   && zlist_size (self->list[field->slot]) > 0;
         case K_MAP: return s_map_present (self, field->schema);
         case K_RECORD:
         case K_ITEMS: return true;
@@ -883,12 +947,16 @@ s_map_present (cmp_proto_t *self, const s_field_t *schema)
     return false;
 }
 
-static void s_encode_map (cmp_proto_t *self, const s_field_t *schema,
-                          msgpack_sbuffer *buffer, msgpack_packer *packer);
+static void s_encode_map (cmp_proto_t *self,
+                          const s_field_t *schema,
+                          msgpack_sbuffer *buffer,
+                          msgpack_packer *packer);
 
 static void
-s_encode_field (cmp_proto_t *self, const s_field_t *field,
-                msgpack_sbuffer *buffer, msgpack_packer *packer)
+s_encode_field (cmp_proto_t *self,
+                const s_field_t *field,
+                msgpack_sbuffer *buffer,
+                msgpack_packer *packer)
 {
     switch (field->kind) {
         case K_STR:
@@ -917,9 +985,7 @@ s_encode_field (cmp_proto_t *self, const s_field_t *field,
                 s_pack_string (packer, item);
             break;
         }
-        case K_MAP:
-            s_encode_map (self, field->schema, buffer, packer);
-            break;
+        case K_MAP: s_encode_map (self, field->schema, buffer, packer); break;
         case K_RECORD: {
             zchunk_t *raw = (zchunk_t *) zlistx_first (self->raws);
             if (raw)
@@ -937,11 +1003,10 @@ s_encode_field (cmp_proto_t *self, const s_field_t *field,
                     msgpack_sbuffer_write (buffer,
                                            (const char *) zchunk_data (raw),
                                            zchunk_size (raw));
-            }
-            else {
+            } else {
                 msgpack_pack_array (packer, zlistx_size (self->items));
-                for (cmp_proto_t *item
-                     = (cmp_proto_t *) zlistx_first (self->items);
+                for (cmp_proto_t *item =
+                       (cmp_proto_t *) zlistx_first (self->items);
                      item; item = (cmp_proto_t *) zlistx_next (self->items))
                     s_encode_map (item, field->schema, buffer, packer);
             }
@@ -950,8 +1015,10 @@ s_encode_field (cmp_proto_t *self, const s_field_t *field,
 }
 
 static void
-s_encode_map (cmp_proto_t *self, const s_field_t *schema,
-              msgpack_sbuffer *buffer, msgpack_packer *packer)
+s_encode_map (cmp_proto_t *self,
+              const s_field_t *schema,
+              msgpack_sbuffer *buffer,
+              msgpack_packer *packer)
 {
     size_t count = 0;
     for (int index = 0; schema[index].key; index++)
@@ -1122,20 +1189,20 @@ cmp_proto_set_request_id (cmp_proto_t *self, uint64_t request_id)
     self->request_id = request_id;
 }
 
-#define S_STRING_ACCESSORS(name, slot)                                       \
-    const char *cmp_proto_##name (cmp_proto_t *self)                         \
-    {                                                                        \
-        assert (self);                                                       \
-        return self->str[slot];                                              \
-    }                                                                        \
-    void cmp_proto_set_##name (cmp_proto_t *self, const char *value)         \
-    {                                                                        \
-        assert (self);                                                       \
-        zstr_free (&self->str[slot]);                                        \
-        if (value) {                                                         \
-            self->str[slot] = strdup (value);                                \
-            assert (self->str[slot]);                                        \
-        }                                                                    \
+#define S_STRING_ACCESSORS(name, slot)                                         \
+    const char *cmp_proto_##name (cmp_proto_t *self)                           \
+    {                                                                          \
+        assert (self);                                                         \
+        return self->str[slot];                                                \
+    }                                                                          \
+    void cmp_proto_set_##name (cmp_proto_t *self, const char *value)           \
+    {                                                                          \
+        assert (self);                                                         \
+        zstr_free (&self->str[slot]);                                          \
+        if (value) {                                                           \
+            self->str[slot] = strdup (value);                                  \
+            assert (self->str[slot]);                                          \
+        }                                                                      \
     }
 
 S_STRING_ACCESSORS (channel, S_CHANNEL)
@@ -1159,17 +1226,17 @@ S_STRING_ACCESSORS (after, S_AFTER)
 S_STRING_ACCESSORS (next, S_NEXT)
 S_STRING_ACCESSORS (software, S_SOFTWARE)
 
-#define S_NUMBER_ACCESSORS(name, slot, type)                                 \
-    type cmp_proto_##name (cmp_proto_t *self)                                \
-    {                                                                        \
-        assert (self);                                                       \
-        return self->has[slot] ? (type) self->num[slot] : (type) 0;          \
-    }                                                                        \
-    void cmp_proto_set_##name (cmp_proto_t *self, type value)                \
-    {                                                                        \
-        assert (self);                                                       \
-        self->num[slot] = (uint64_t) value;                                  \
-        self->has[slot] = true;                                              \
+#define S_NUMBER_ACCESSORS(name, slot, type)                                   \
+    type cmp_proto_##name (cmp_proto_t *self)                                  \
+    {                                                                          \
+        assert (self);                                                         \
+        return self->has[slot] ? (type) self->num[slot] : (type) 0;            \
+    }                                                                          \
+    void cmp_proto_set_##name (cmp_proto_t *self, type value)                  \
+    {                                                                          \
+        assert (self);                                                         \
+        self->num[slot] = (uint64_t) value;                                    \
+        self->has[slot] = true;                                                \
     }
 
 S_NUMBER_ACCESSORS (complained_at, N_COMPLAINED_AT, int64_t)
@@ -1264,7 +1331,9 @@ cmp_proto_status_code (int status)
 }
 
 cmp_proto_t *
-cmp_proto_new_error (uint64_t request_id, int status, const char *field,
+cmp_proto_new_error (uint64_t request_id,
+                     int status,
+                     const char *field,
                      const char *text)
 {
     cmp_proto_t *self = cmp_proto_new (CMP_PROTO_ERROR);
@@ -1288,8 +1357,8 @@ cmp_proto_print (cmp_proto_t *self)
 {
     assert (self);
     char *json = cmp_proto_json (self);
-    printf ("%s #%" PRIu64 " %s\n", cmp_proto_command (self),
-            self->request_id, json ? json : "?");
+    printf ("%s #%" PRIu64 " %s\n", cmp_proto_command (self), self->request_id,
+            json ? json : "?");
     zstr_free (&json);
 }
 
@@ -1301,8 +1370,8 @@ s_roundtrip (cmp_proto_t *self)
 {
     zframe_t *frame = cmp_proto_encode (self);
     cmp_proto_fault_t fault;
-    cmp_proto_t *copy
-        = cmp_proto_decode (zframe_data (frame), zframe_size (frame), &fault);
+    cmp_proto_t *copy =
+      cmp_proto_decode (zframe_data (frame), zframe_size (frame), &fault);
     if (!copy)
         printf ("roundtrip of %s failed: %s\n", cmp_proto_command (self),
                 fault.text);
@@ -1327,7 +1396,7 @@ s_expect_fault (const char *data, size_t size, int status, const char *field)
     assert (streq (fault.field, field));
 }
 
-#define S_EXPECT_FAULT(literal, status, field)                               \
+#define S_EXPECT_FAULT(literal, status, field)                                 \
     s_expect_fault (literal, sizeof (literal) - 1, status, field)
 
 void
@@ -1541,7 +1610,7 @@ cmp_proto_test (bool verbose)
     //  Trailing bytes are refused
     byte *longer = (byte *) malloc (zframe_size (frame) + 1);
     memcpy (longer, zframe_data (frame), zframe_size (frame));
-    longer [zframe_size (frame)] = 0xc0;
+    longer[zframe_size (frame)] = 0xc0;
     s_expect_fault ((char *) longer, zframe_size (frame) + 1,
                     CMP_STATUS_BAD_REQUEST, "");
     free (longer);
@@ -1549,17 +1618,19 @@ cmp_proto_test (bool verbose)
     cmp_proto_destroy (&self);
 
     //  Envelope checks: ["CMP", 1, "HEALTH", 7, {}] and variations
-    S_EXPECT_FAULT ("\x95\xa3XMP\x01\xa6HEALTH\x07\x80",
-                    CMP_STATUS_BAD_REQUEST, "signature");
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x02\xa6HEALTH\x07\x80",
-                    CMP_STATUS_VERSION, "version");
+    S_EXPECT_FAULT ("\x95\xa3XMP\x01\xa6HEALTH\x07\x80", CMP_STATUS_BAD_REQUEST,
+                    "signature");
+    S_EXPECT_FAULT ("\x95\xa3\x43MP\x02\xa6HEALTH\x07\x80", CMP_STATUS_VERSION,
+                    "version");
     S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa6HEALTX\x07\x80",
                     CMP_STATUS_NOT_SUPPORTED, "type");
     S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa6HEALTH\xff\x80",
                     CMP_STATUS_BAD_REQUEST, "request_id");
     S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa6HEALTH\x07\x90",
                     CMP_STATUS_BAD_REQUEST, "fields");
-    self = cmp_proto_decode ("\x95\xa3\x43MP\x01\xa6HEALTH\x07\x80", sizeof ("\x95\xa3\x43MP\x01\xa6HEALTH\x07\x80") - 1, NULL);
+    self = cmp_proto_decode (
+      "\x95\xa3\x43MP\x01\xa6HEALTH\x07\x80",
+      sizeof ("\x95\xa3\x43MP\x01\xa6HEALTH\x07\x80") - 1, NULL);
     assert (self && cmp_proto_id (self) == CMP_PROTO_HEALTH);
     assert (cmp_proto_request_id (self) == 7);
     cmp_proto_destroy (&self);
@@ -1575,31 +1646,42 @@ cmp_proto_test (bool verbose)
     S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa2id\xff",
                     CMP_STATUS_INVALID, "id");
     //  {"number":"\xc3\x28"} (invalid UTF-8)
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa2\xc3\x28", CMP_STATUS_INVALID, "number");
+    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa2\xc3\x28",
+                    CMP_STATUS_INVALID, "number");
     //  {"number":"\xed\xa0\x80"} (a surrogate)
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa3\xed\xa0\x80",
-        CMP_STATUS_INVALID, "number");
+    S_EXPECT_FAULT (
+      "\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa3\xed\xa0\x80",
+      CMP_STATUS_INVALID, "number");
     //  {"number":"\xe0\x80\xaf"} (overlong)
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa3\xe0\x80\xaf",
-        CMP_STATUS_INVALID, "number");
+    S_EXPECT_FAULT (
+      "\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa3\xe0\x80\xaf",
+      CMP_STATUS_INVALID, "number");
     //  {"number":"a\0b"}
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa3\x61\x00\x62", CMP_STATUS_INVALID, "number");
+    S_EXPECT_FAULT (
+      "\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa3\x61\x00\x62",
+      CMP_STATUS_INVALID, "number");
     //  {"id":1,"id":2}
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x82\xa2id\x01\xa2id\x02", CMP_STATUS_INVALID, "id");
+    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x82\xa2id\x01\xa2id\x02",
+                    CMP_STATUS_INVALID, "id");
     //  SUBMIT {"complainant":{"phone":5}}
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa6SUBMIT\x01\x81\xab" "complainant"
-                    "\x81\xa5phone\x05", CMP_STATUS_INVALID, "complainant.phone");
+    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa6SUBMIT\x01\x81\xab"
+                    "complainant"
+                    "\x81\xa5phone\x05",
+                    CMP_STATUS_INVALID, "complainant.phone");
     //  SUBMIT {"tags":["a",1]}
-    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa6SUBMIT\x01\x81\xa4tags\x92\xa1\x61\x01", CMP_STATUS_INVALID, "tags[1]");
+    S_EXPECT_FAULT (
+      "\x95\xa3\x43MP\x01\xa6SUBMIT\x01\x81\xa4tags\x92\xa1\x61\x01",
+      CMP_STATUS_INVALID, "tags[1]");
     //  nil is absent
-    self = cmp_proto_decode ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa2id\xc0", sizeof ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa2id\xc0") - 1,
-                             NULL);
+    self = cmp_proto_decode (
+      "\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa2id\xc0",
+      sizeof ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa2id\xc0") - 1, NULL);
     assert (self && !cmp_proto_has (self, "id"));
     cmp_proto_destroy (&self);
 
     //  Valid multi-byte UTF-8 of every length passes
-    assert (s_utf8_error ((const uint8_t *) "a\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80",
-                          10)
+    assert (s_utf8_error (
+              (const uint8_t *) "a\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80", 10)
             == -1);
     assert (s_utf8_error ((const uint8_t *) "\xf4\x90\x80\x80", 4) == 0);
     assert (s_utf8_error ((const uint8_t *) "ab\xe4\xb8", 4) == 2);

@@ -13,19 +13,19 @@
 
 #include "cmp_classes.h"
 
-typedef struct {
-    const char *name;               //  Class name
-    void (*test) (bool verbose);    //  Its self test
+typedef struct
+{
+    const char *name;            //  Class name
+    void (*test) (bool verbose); //  Its self test
 } s_test_t;
 
-static const s_test_t s_tests[] = {
-    {"cmp_proto", cmp_proto_test},
-    {"cmp_config", cmp_config_test},
-    {"cmp_store", cmp_store_test},
-    {"cmp_intake", cmp_intake_test},
-    {"cmp_client", cmp_client_test},
-    {"cmp_subscriber", cmp_subscriber_test},
-    {NULL, NULL}};
+static const s_test_t s_tests[] = {{"cmp_proto", cmp_proto_test},
+                                   {"cmp_config", cmp_config_test},
+                                   {"cmp_store", cmp_store_test},
+                                   {"cmp_intake", cmp_intake_test},
+                                   {"cmp_client", cmp_client_test},
+                                   {"cmp_subscriber", cmp_subscriber_test},
+                                   {NULL, NULL}};
 
 static bool
 s_run (const s_test_t *test, bool verbose)
@@ -44,27 +44,25 @@ s_run (const s_test_t *test, bool verbose)
     if (!passed)
         printf ("FAILED: %s (%s %d)\n", test->name,
                 WIFSIGNALED (status) ? "signal" : "exit",
-                WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
+                WIFSIGNALED (status) ? WTERMSIG (status)
+                                     : WEXITSTATUS (status));
     return passed;
 }
 
 int
-main (int argc, char *argv [])
+main (int argc, char *argv[])
 {
     bool verbose = false;
     const char *only = NULL;
     for (int index = 1; index < argc; index++) {
-        if (streq (argv [index], "-v"))
+        if (streq (argv[index], "-v"))
             verbose = true;
-        else
-        if (streq (argv [index], "-l")) {
+        else if (streq (argv[index], "-l")) {
             for (int test = 0; s_tests[test].name; test++)
                 printf ("%s\n", s_tests[test].name);
             return 0;
-        }
-        else
-        if (streq (argv [index], "-t") && index + 1 < argc)
-            only = argv [++index];
+        } else if (streq (argv[index], "-t") && index + 1 < argc)
+            only = argv[++index];
         else {
             fprintf (stderr, "usage: cmp_selftest [-v] [-l] [-t name]\n");
             return 2;
