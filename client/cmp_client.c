@@ -46,7 +46,10 @@ cmp_client_new (const char *endpoint)
     self->endpoint = strdup (endpoint);
     self->timeout = 5000;
     //  Start ids at a random point so that two runs are told apart in logs
-    self->next_id = (uint64_t) randof (1000000) * 1000 + 1;
+    zuuid_t *uuid = zuuid_new ();
+    memcpy (&self->next_id, zuuid_data (uuid), sizeof (self->next_id));
+    zuuid_destroy (&uuid);
+    self->next_id = (self->next_id >> 16) + 1;
     if (s_connect (self)) {
         cmp_client_destroy (&self);
         return NULL;

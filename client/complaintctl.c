@@ -96,6 +96,19 @@ s_format_time (int64_t time, char *text, size_t size)
     strftime (text, size, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+//  Bytes of text to print for at most max bytes, never cutting a UTF-8
+//  character in half
+static int
+s_cut (const char *text, size_t max)
+{
+    size_t size = strlen (text);
+    if (size <= max)
+        return (int) size;
+    while (max > 0 && ((unsigned char) text[max] & 0xc0) == 0x80)
+        max--;
+    return (int) max;
+}
+
 //  Print a refusal and return the exit status for it
 static int
 s_refused (cmp_proto_t *reply)
@@ -193,7 +206,7 @@ static int
 s_submit (s_options_t *options, int argc, char *argv[])
 {
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_SUBMIT);
-    char generated[40] = "";
+    char generated[48] = "";
     for (int index = 0; index < argc; index++) {
         const char *value;
         if ((value = s_take (argc, argv, &index, "--channel")))
@@ -244,9 +257,9 @@ s_submit (s_options_t *options, int argc, char *argv[])
     }
     //  Without --ref, make one; resending with it is then idempotent
     if (!cmp_proto_ref (request)) {
-        snprintf (generated, sizeof (generated), "ctl-%08x%08x",
-                  (unsigned) randof (0x7fffffff),
-                  (unsigned) randof (0x7fffffff));
+        zuuid_t *uuid = zuuid_new ();
+        snprintf (generated, sizeof (generated), "ctl-%s", zuuid_str (uuid));
+        zuuid_destroy (&uuid);
         cmp_proto_set_ref (request, generated);
     }
     cmp_proto_t *reply = s_call (options, options->intake, &request);
@@ -369,12 +382,12 @@ s_list (s_options_t *options, int argc, char *argv[])
                 char time[32];
                 s_format_time (cmp_proto_received_at (item), time,
                                sizeof (time));
-                printf ("%s  %s  %-7s  %-12.12s  %.60s\n",
-                        cmp_proto_number (item), time, cmp_proto_channel (item),
-                        cmp_proto_department (item)
-                          ? cmp_proto_department (item)
-                          : "-",
-                        cmp_proto_description (item));
+                const char *department = cmp_proto_department (item);
+                const char *text = cmp_proto_description (item);
+                printf ("%s  %s  %-7s  %.*s  %.*s\n", cmp_proto_number (item),
+                        time, cmp_proto_channel (item),
+                        s_cut (department ? department : "-", 24),
+                        department ? department : "-", s_cut (text, 90), text);
             }
         if (cmp_proto_next (reply) && all) {
             cmp_proto_set_after (query, cmp_proto_next (reply));

@@ -67,8 +67,9 @@ static const s_key_t s_keys[] = {
 
 struct _cmp_config_t
 {
-    zhashx_t *values; //  key -> value string (owned)
-    char *filename;   //  File loaded, or NULL
+    zhashx_t *values;    //  key -> value string (owned)
+    zhashx_t *overrides; //  Keys set by cmp_config_set -> value (owned)
+    char *filename;      //  File loaded, or NULL
 };
 
 static const s_key_t *
@@ -166,6 +167,10 @@ cmp_config_new (void)
     assert (self->values);
     zhashx_set_duplicator (self->values, (zhashx_duplicator_fn *) strdup);
     zhashx_set_destructor (self->values, (zhashx_destructor_fn *) zstr_free);
+    self->overrides = zhashx_new ();
+    assert (self->overrides);
+    zhashx_set_duplicator (self->overrides, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (self->overrides, (zhashx_destructor_fn *) zstr_free);
     for (int index = 0; s_keys[index].key; index++)
         zhashx_insert (self->values, s_keys[index].key,
                        (void *) s_keys[index].fallback);
@@ -179,6 +184,7 @@ cmp_config_destroy (cmp_config_t **self_p)
     if (*self_p) {
         cmp_config_t *self = *self_p;
         zhashx_destroy (&self->values);
+        zhashx_destroy (&self->overrides);
         zstr_free (&self->filename);
         free (self);
         *self_p = NULL;
@@ -197,7 +203,21 @@ cmp_config_set (cmp_config_t *self, const char *key, const char *value)
     if (s_check (entry, value, "command line"))
         return -1;
     zhashx_update (self->values, key, (void *) value);
+    zhashx_update (self->overrides, key, (void *) value);
     return 0;
+}
+
+void
+cmp_config_keep_overrides (cmp_config_t *self, cmp_config_t *source)
+{
+    assert (self);
+    assert (source);
+    for (const char *value = (const char *) zhashx_first (source->overrides);
+         value; value = (const char *) zhashx_next (source->overrides)) {
+        const char *key = (const char *) zhashx_cursor (source->overrides);
+        zhashx_update (self->values, key, (void *) value);
+        zhashx_update (self->overrides, key, (void *) value);
+    }
 }
 
 //  Walk the tree: every leaf must be a known key with a valid value
@@ -247,7 +267,21 @@ cmp_config_load (cmp_config_t *self, const char *filename)
                     strerror (errno ? errno : ENOENT));
         return -1;
     }
-    zconfig_t *root = zconfig_load (filename);
+    //  Read the file ourselves: zconfig_load leaks its file object when
+    //  the text is not valid ZPL (czmq 4.2.1)
+    zfile_t *file = zfile_new (NULL, filename);
+    zchunk_t *chunk = NULL;
+    if (file && zfile_input (file) == 0) {
+        chunk = zfile_read (file, zfile_cursize (file), 0);
+        zfile_close (file);
+    }
+    zfile_destroy (&file);
+    if (!chunk) {
+        zsys_error ("%s: cannot read the configuration file", filename);
+        return -1;
+    }
+    zconfig_t *root = zconfig_chunk_load (chunk);
+    zchunk_destroy (&chunk);
     if (!root) {
         zsys_error ("%s: not a valid ZPL file (indent with 4 spaces, "
                     "\"key = value\" lines)",

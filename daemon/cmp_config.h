@@ -28,6 +28,10 @@ int cmp_config_set (cmp_config_t *self,
                     const char *key,
                     const char *value) CMP_MUSTCHECK;
 
+//  Apply the keys set with cmp_config_set on source (the command line) to
+//  this configuration, so that a reload keeps them.
+void cmp_config_keep_overrides (cmp_config_t *self, cmp_config_t *source);
+
 //  Values. The key must be in the table (a programmer error otherwise).
 //  Strings are valid while the configuration lives.
 const char *cmp_config_string (cmp_config_t *self, const char *key);

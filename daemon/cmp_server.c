@@ -581,18 +581,16 @@ s_reload (cmp_server_t *self)
     zsys_notice ("reloading the configuration%s%s", filename ? " from " : "",
                  filename ? filename : "");
     cmp_config_t *fresh = cmp_config_new ();
-    //  The data directory may come from the command line; keep it
-    int rc = cmp_config_set (fresh, "store/path",
-                             cmp_config_string (self->config, "store/path"));
-    assert (rc == 0);
     if (filename && cmp_config_load (fresh, filename)) {
         zsys_warning ("reload refused: the configuration has errors; the "
                       "running configuration stays");
         cmp_config_destroy (&fresh);
     } else {
+        //  The command line (--data, -v) still wins over the file
+        cmp_config_keep_overrides (fresh, self->config);
         cmp_config_unreloadable_changes (self->config, fresh);
         //  Fixed keys keep their running values
-        rc = cmp_config_set (
+        int rc = cmp_config_set (
           fresh, "limits/max_request",
           cmp_config_string (self->config, "limits/max_request"));
         assert (rc == 0);

@@ -36,6 +36,7 @@ main (int argc, char *argv[])
     sigprocmask (SIG_BLOCK, &signals, NULL);
     zsys_handler_set (NULL);
     zsys_set_logident ("complaintd");
+    zsys_set_logstream (stderr);
     zsys_init ();
     if (cmp_sd_supervised ())
         zsys_set_logsystem (true);

@@ -447,15 +447,14 @@ s_prescan (const uint8_t *data,
             length += value;
     }
     if (children) {
-        if (children > 2 * (uint64_t) CMP_PROTO_MAX_ELEMENTS) {
+        bool map =
+          (byte >= 0x80 && byte <= 0x8f) || byte == 0xde || byte == 0xdf;
+        uint64_t entries = map ? children / 2 : children;
+        if (entries > (uint64_t) CMP_PROTO_MAX_ELEMENTS) {
             snprintf (text, text_size,
                       "container of %" PRIu64 " entries at offset %zu is over "
                       "the limit of %d",
-                      (byte >= 0x80 && byte <= 0x8f) || byte == 0xde
-                          || byte == 0xdf
-                        ? children / 2
-                        : children,
-                      *pos, CMP_PROTO_MAX_ELEMENTS);
+                      entries, *pos, CMP_PROTO_MAX_ELEMENTS);
             return -1;
         }
         //  Every entry takes at least one byte
@@ -698,6 +697,26 @@ s_decode_field (cmp_proto_t *self,
     return -1;
 }
 
+//  path = prefix "." name, cut to fit; cheaper than snprintf on every key
+static void
+s_join (char *path,
+        size_t path_size,
+        const char *prefix,
+        const char *name,
+        size_t name_size)
+{
+    size_t used = strlen (prefix);
+    if (used > 60)
+        used = 60;
+    memcpy (path, prefix, used);
+    if (used)
+        path[used++] = '.';
+    if (name_size > path_size - used - 1)
+        name_size = path_size - used - 1;
+    memcpy (path + used, name, name_size);
+    path[used + name_size] = 0;
+}
+
 static int
 s_decode_map (cmp_proto_t *self,
               const s_field_t *schema,
@@ -721,8 +740,7 @@ s_decode_map (cmp_proto_t *self,
         memcpy (name, key->via.str.ptr, name_size);
         name[name_size] = 0;
         char path[128];
-        snprintf (path, sizeof (path), "%.60s%s%.60s", prefix,
-                  *prefix ? "." : "", name);
+        s_join (path, sizeof (path), prefix, name, name_size);
         int position = -1;
         for (int entry = 0; schema[entry].key; entry++)
             if (strlen (schema[entry].key) == key->via.str.size
@@ -737,8 +755,7 @@ s_decode_map (cmp_proto_t *self,
             for (size_t pos = 0; pos < name_size; pos++)
                 if ((uint8_t) name[pos] < 0x20 || (uint8_t) name[pos] == 0x7f)
                     name[pos] = '?';
-            snprintf (path, sizeof (path), "%.60s%s%.60s", prefix,
-                      *prefix ? "." : "", name);
+            s_join (path, sizeof (path), prefix, name, name_size);
             return s_fault (fault, CMP_STATUS_INVALID, path,
                             "%s: unknown field", path);
         }
