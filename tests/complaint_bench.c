@@ -1,0 +1,1346 @@
+/*  =========================================================================
+    complaint_bench - throughput and latency of complaintd
+
+    Measures, in one run, the two limits a SUBMIT meets on its way to disk
+    and what the daemon makes of them, and prints them side by side:
+
+    1. LMDB: cmp_store alone, with a record and an event of the size the
+       daemon stores, 1, 64, 256 and 1000 records per fsync'd commit. Each
+       record does the daemon's index work: ref lookup, record, number,
+       ref (random keys, as adapters' call ids are), by_time, by_channel,
+       event.
+    2. ZeroMQ: DEALER -> ROUTER echo over tcp on 127.0.0.1, with messages
+       the size of an encoded SUBMIT, 1 and 4 connections.
+    3. complaintd: the built daemon as a child process on a generated
+       configuration, 1 and 4 DEALER connections (one actor each) keeping
+       a fixed window of SUBMITs with unique refs in flight; then SIGTERM,
+       and the daemon must exit 0.
+    4. The daemon against the lower of the two raw limits, and the targets.
+
+    Round-trip rows also show the CPU this process and the daemon used
+    while they counted (1 = one CPU kept busy), and for the daemon its mean
+    batch: replies of one commit share their received_at.
+
+    It is not a test: a slow machine only gives small figures. It exits 1
+    only when something is broken: the store cannot be written, the daemon
+    does not start, refuses a SUBMIT, loses a reply, stores a different
+    number of complaints than it acknowledged, or does not exit 0.
+
+        COMPLAINTD_BUILD=build build/complaint_bench      (make bench)
+
+    The daemon is $COMPLAINTD_BUILD/complaintd (default build/complaintd).
+    Stores and the daemon's log live in a fresh directory under $TMPDIR,
+    removed at the end.
+    =========================================================================
+*/
+
+#include <fcntl.h>
+#include <mntent.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "cmp_classes.h"
+
+//  Seconds each measurement counts; round-trip runs warm up first
+#define LMDB_SECONDS 2.0
+#define ECHO_SECONDS 2.0
+#define DAEMON_SECONDS 3.0
+#define WARMUP_SECONDS 0.5
+
+//  Most connections in a run, and requests in flight on one connection.
+//  A request id is (counter << SLOT_BITS) | slot, so that a reply finds
+//  its send time in O(1) whatever order replies come in.
+#define CONNECTIONS_MAX 8
+#define SLOT_BITS 10
+#define SLOTS_MAX (1 << SLOT_BITS)
+
+//  A reply later than this means something is broken, ms
+#define REPLY_TIMEOUT 10000
+
+//  Messages the echo ROUTER takes per wake-up, as the daemon's batch_max
+#define ECHO_BATCH 512
+
+//  Initial LMDB map, for the raw store and the daemon alike, so that
+//  neither spends the run growing it
+#define MAP_SIZE "1G"
+#define MAP_SIZE_BYTES ((size_t) 1 << 30)
+
+//  Longest path of the temporary directory; files in it fit in PATH_MAX
+#define DIRECTORY_MAX 1024
+
+//  Channel of every complaint of the benchmark
+#define CHANNEL "phone"
+
+//  Targets, printed for comparison only
+#define TARGET_RATE 50000.0
+#define TARGET_RATIO (2.0 / 3.0)
+#define TARGET_P99_MS 15.0
+
+//  What a round-trip run talks to
+#define MODE_ECHO 1
+#define MODE_DAEMON 2
+
+//  Records per commit measured on the raw store
+static const size_t s_batches[] = {1, 64, 256, 1000};
+#define BATCHES (sizeof (s_batches) / sizeof (s_batches[0]))
+
+//  Round-trip runs: connections and requests in flight in all. The daemon
+//  batches what is in flight, so a run compares with the LMDB batch of
+//  the same size.
+static const struct
+{
+    size_t connections; //  DEALER connections
+    size_t in_flight;   //  Requests in flight, all connections
+} s_runs[] = {{1, 64}, {1, 256}, {4, 64}, {4, 256}};
+#define RUNS (sizeof (s_runs) / sizeof (s_runs[0]))
+
+//  --------------------------------------------------------------------------
+//  Samples: round-trip or commit times, in microseconds
+
+typedef struct
+{
+    int64_t *values; //  The samples
+    size_t size;     //  Samples held
+    size_t alloc;    //  Room in values
+    bool sorted;     //  values is in ascending order
+} s_samples_t;
+
+static void
+s_samples_add (s_samples_t *self, int64_t value)
+{
+    if (self->size == self->alloc) {
+        self->alloc = self->alloc ? self->alloc * 2 : 4096;
+        self->values =
+          (int64_t *) realloc (self->values, self->alloc * sizeof (int64_t));
+        assert (self->values);
+    }
+    self->values[self->size++] = value;
+    self->sorted = false;
+}
+
+static void
+s_samples_append (s_samples_t *self, s_samples_t *other)
+{
+    for (size_t index = 0; index < other->size; index++)
+        s_samples_add (self, other->values[index]);
+}
+
+static void
+s_samples_free (s_samples_t *self)
+{
+    free (self->values);
+    memset (self, 0, sizeof (*self));
+}
+
+static int
+s_compare_int64 (const void *first, const void *second)
+{
+    int64_t one = *(const int64_t *) first;
+    int64_t other = *(const int64_t *) second;
+    return one < other ? -1 : one > other;
+}
+
+//  Nearest-rank percentile (0 < rank <= 1) in milliseconds, 0 if empty
+static double
+s_samples_ms (s_samples_t *self, double rank)
+{
+    if (self->size == 0)
+        return 0;
+    if (!self->sorted) {
+        qsort (self->values, self->size, sizeof (int64_t), s_compare_int64);
+        self->sorted = true;
+    }
+    double position = rank * (double) self->size;
+    size_t index = (size_t) position;
+    if ((double) index < position)
+        index++;
+    index = index ? index - 1 : 0;
+    if (index >= self->size)
+        index = self->size - 1;
+    return (double) self->values[index] / 1000.0;
+}
+
+//  --------------------------------------------------------------------------
+//  The complaint, its stored record and its event
+
+//  A unique ref in random key order, as call ids and Message-IDs are: a
+//  bijective mix (splitmix64's finalizer) of run, connection and counter
+static void
+s_ref (
+  char *ref, size_t size, uint64_t run, uint64_t connection, uint64_t counter)
+{
+    uint64_t value = (run << 48) | (connection << 40) | counter;
+    value ^= value >> 30;
+    value *= 0xbf58476d1ce4e5b9ULL;
+    value ^= value >> 27;
+    value *= 0x94d049bb133111ebULL;
+    value ^= value >> 31;
+    snprintf (ref, size, "call-%016" PRIx64, value);
+}
+
+//  Fill message with a realistic complaint, in Chinese and English
+static void
+s_complaint_fill (cmp_proto_t *message, int64_t now)
+{
+    char ref[32];
+    s_ref (ref, sizeof (ref), 0, 0, 0);
+    cmp_proto_set_channel (message, CHANNEL);
+    cmp_proto_set_ref (message, ref);
+    cmp_proto_set_complained_at (message, now - 3600 * 1000);
+    cmp_proto_set_name (message, "李伟 Li Wei");
+    cmp_proto_set_phone (message, "+86 138 0013 8000");
+    cmp_proto_set_relation (message, "患者之子 son of the patient");
+    cmp_proto_set_department (message, "放射科 Radiology");
+    cmp_proto_set_location (message, "门诊楼B座二层 Building B, floor 2");
+    cmp_proto_set_description (
+      message,
+      "预约了上午9点的X光检查，一直等到12点10分，前台没有人解释延误的原因。"
+      "候诊区座位不够，我父亲（78岁）只能站着等。\n"
+      "Booked an X-ray for 09:00 and waited until 12:10. Nobody at the desk "
+      "explained the delay; the waiting area was full and my father (78) had "
+      "to stand.");
+    cmp_proto_set_demands (message, "希望医院书面道歉并说明延误原因。A written "
+                                    "apology and an explanation of the delay.");
+    cmp_proto_add_attachment (message,
+                              "https://files.example.org/c/8f3a2b.jpg");
+    cmp_proto_add_tag (message, "waiting-time");
+    cmp_proto_add_tag (message, "候诊");
+}
+
+//  A SUBMIT as a channel adapter sends it
+static cmp_proto_t *
+s_submit_new (int64_t now)
+{
+    cmp_proto_t *submit = cmp_proto_new (CMP_PROTO_SUBMIT);
+    assert (submit);
+    s_complaint_fill (submit, now);
+    return submit;
+}
+
+//  The record the daemon stores for that SUBMIT (cmp_intake_register)
+static zchunk_t *
+s_record_new (int64_t now)
+{
+    cmp_proto_t *record = cmp_proto_new (CMP_PROTO_COMPLAINT);
+    assert (record);
+    s_complaint_fill (record, now);
+    cmp_proto_set_complaint_id (record, 123456);
+    cmp_proto_set_number (record, "20261123-000042");
+    cmp_proto_set_received_at (record, now);
+    cmp_proto_set_state (record, "registered");
+    cmp_proto_set_version (record, 1);
+    zchunk_t *chunk = cmp_proto_encode_map (record);
+    cmp_proto_destroy (&record);
+    return chunk;
+}
+
+//  The complaint.created event the daemon stores with it
+static zchunk_t *
+s_event_new (int64_t now)
+{
+    cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
+    assert (event);
+    cmp_proto_set_seq (event, 123456);
+    cmp_proto_set_topic (event, CMP_TOPIC_CREATED);
+    cmp_proto_set_at (event, now);
+    cmp_proto_set_complaint_id (event, 123456);
+    cmp_proto_set_number (event, "20261123-000042");
+    cmp_proto_set_channel (event, CHANNEL);
+    cmp_proto_set_state (event, "registered");
+    cmp_proto_set_department (event, "放射科 Radiology");
+    zchunk_t *chunk = cmp_proto_encode_map (event);
+    cmp_proto_destroy (&event);
+    return chunk;
+}
+
+//  --------------------------------------------------------------------------
+//  1. Raw LMDB: cmp_store alone
+
+//  One measured LMDB configuration
+typedef struct
+{
+    size_t batch;     //  Records per commit
+    uint64_t records; //  Records committed
+    uint64_t commits; //  Commits
+    double seconds;   //  Time taken
+    double rate;      //  Records per second
+    double p50;       //  Time per batch (begin to commit), ms
+    double p99;       //  Same, 99th percentile
+} s_lmdb_t;
+
+//  Write one batch in one transaction, as s_batch_commit does: grow the
+//  map and redo the batch when it is full. Returns 0 or -1.
+static int
+s_lmdb_batch (cmp_store_t *store,
+              size_t batch,
+              uint64_t run,
+              uint64_t first,
+              zchunk_t *record,
+              zchunk_t *event)
+{
+    while (true) {
+        if (cmp_store_begin (store))
+            return -1;
+        int64_t now = zclock_time ();
+        int rc = 0;
+        for (size_t index = 0; index < batch && rc == 0; index++) {
+            char ref[32];
+            s_ref (ref, sizeof (ref), run, 0, first + index);
+            //  Refs are unique: a hit would be a broken store
+            if (cmp_store_ref_find (store, CHANNEL, ref)) {
+                fprintf (stderr, "E: ref %s found before it was stored\n", ref);
+                cmp_store_abort (store);
+                return -1;
+            }
+            char number[32];
+            uint64_t id =
+              cmp_store_next_id (store, now, number, sizeof (number));
+            rc = cmp_store_complaint_put (store, id, number, CHANNEL, ref, now,
+                                          record);
+            if (rc == 0)
+                rc = cmp_store_event_put (store, cmp_store_next_seq (store),
+                                          event);
+        }
+        if (rc == 0 && cmp_store_commit (store) == 0)
+            return 0;
+        cmp_store_abort (store);
+        if (!cmp_store_full (store) || cmp_store_grow (store))
+            return -1;
+    }
+}
+
+//  Measure batch records per commit in a fresh store under path
+static int
+s_lmdb_measure (s_lmdb_t *result,
+                const char *path,
+                size_t batch,
+                uint64_t run,
+                zchunk_t *record,
+                zchunk_t *event)
+{
+    memset (result, 0, sizeof (*result));
+    result->batch = batch;
+    cmp_store_t *store = cmp_store_new (path, MAP_SIZE_BYTES, 0);
+    if (!store) {
+        fprintf (stderr, "E: cannot open a store in %s\n", path);
+        return -1;
+    }
+    s_samples_t samples = {NULL, 0, 0, false};
+    int rc = 0;
+    int64_t start = zclock_usecs ();
+    int64_t end = start + (int64_t) (LMDB_SECONDS * 1e6);
+    int64_t now = start;
+    while (now < end && !zsys_interrupted) {
+        int64_t began = now;
+        if (s_lmdb_batch (store, batch, run, result->records + 1, record,
+                          event)) {
+            rc = -1;
+            break;
+        }
+        now = zclock_usecs ();
+        s_samples_add (&samples, now - began);
+        result->records += batch;
+        result->commits++;
+    }
+    result->seconds = (double) (now - start) / 1e6;
+    result->rate =
+      result->seconds > 0 ? (double) result->records / result->seconds : 0;
+    result->p50 = s_samples_ms (&samples, 0.50);
+    result->p99 = s_samples_ms (&samples, 0.99);
+    s_samples_free (&samples);
+    if (rc)
+        fprintf (stderr, "E: the store in %s failed a write\n", path);
+    cmp_store_destroy (&store);
+    zdir_t *dir = zdir_new (path, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+    return zsys_interrupted ? -1 : rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Round trips: DEALER connections keeping a window in flight
+
+//  One measured round-trip run (echo or daemon)
+typedef struct
+{
+    size_t connections; //  DEALER connections
+    size_t in_flight;   //  Requests in flight, all connections
+    uint64_t completed; //  Round trips counted
+    double seconds;     //  Time counted
+    double rate;        //  Round trips per second
+    double p50;         //  Round-trip time, ms
+    double p99;         //  Same, 99th percentile
+    double max;         //  Same, longest
+    double batch;       //  Daemon: mean requests per commit, 0 if
+                        //  not known
+    double bench_cpu;   //  CPU used by this process, in CPUs
+    double daemon_cpu;  //  CPU used by the daemon, in CPUs
+    bool measured;      //  The run took place and nothing broke
+} s_trips_t;
+
+//  One DEALER connection of a run, driven by its own actor
+typedef struct
+{
+    //  Set by the caller
+    int mode;             //  MODE_ECHO or MODE_DAEMON
+    const char *endpoint; //  Where to connect
+    size_t window;        //  Requests kept in flight
+    uint64_t run;         //  Run number, part of each ref
+    uint64_t connection;  //  Connection number, part of each ref
+    const byte *payload;  //  Echo message (request id in 8 bytes)
+    size_t payload_size;  //  Its size
+    int64_t counted_from; //  Round trips count from (zclock_usecs)
+    int64_t deadline;     //  Nothing is sent from then on
+    //  Used by the actor
+    zsock_t *dealer;     //  The connection
+    cmp_proto_t *submit; //  SUBMIT, given a new ref for each send
+    uint64_t counter;    //  Requests sent
+    uint64_t *slot_id;   //  Request id in flight per slot, 0 if free
+    int64_t *slot_sent;  //  When it was sent (zclock_usecs)
+    //  Results
+    uint64_t completed;    //  Round trips in [counted_from, deadline)
+    uint64_t acknowledged; //  New complaints acknowledged, all told
+    uint64_t refused;      //  Replies other than a new SUBMITTED
+    bool failed;           //  A reply was lost, unknown or malformed
+    char why[256];         //  First failure or refusal, for humans
+    s_samples_t samples;   //  Round-trip times counted, usecs
+    s_samples_t batches;   //  received_at of each counted reply: one
+                           //  value per daemon commit
+} s_connection_t;
+
+static void
+s_connection_fail (s_connection_t *self, const char *format, ...)
+{
+    self->failed = true;
+    if (*self->why)
+        return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->why, sizeof (self->why), format, args);
+    va_end (args);
+}
+
+//  Send the next request in slot
+static void
+s_connection_send (s_connection_t *self, size_t slot)
+{
+    uint64_t id = (++self->counter << SLOT_BITS) | slot;
+    zframe_t *frame;
+    if (self->mode == MODE_ECHO) {
+        frame = zframe_new (self->payload, self->payload_size);
+        memcpy (zframe_data (frame), &id, sizeof (id));
+    } else {
+        char ref[32];
+        s_ref (ref, sizeof (ref), self->run, self->connection, self->counter);
+        cmp_proto_set_ref (self->submit, ref);
+        cmp_proto_set_request_id (self->submit, id);
+        frame = cmp_proto_encode (self->submit);
+    }
+    assert (frame);
+    self->slot_id[slot] = id;
+    self->slot_sent[slot] = zclock_usecs ();
+    zframe_send (&frame, self->dealer, 0);
+}
+
+//  Read a reply: sets *id and returns 1 for an echo or a new SUBMITTED, 0
+//  for any other reply to a request, -1 for a malformed reply
+static int
+s_connection_reply (s_connection_t *self,
+                    zframe_t *frame,
+                    uint64_t *id,
+                    int64_t *received_at)
+{
+    *id = 0;
+    if (zframe_more (frame))
+        return -1;
+    if (self->mode == MODE_ECHO) {
+        if (zframe_size (frame) != self->payload_size)
+            return -1;
+        memcpy (id, zframe_data (frame), sizeof (*id));
+        return 1;
+    }
+    cmp_proto_t *reply =
+      cmp_proto_decode (zframe_data (frame), zframe_size (frame), NULL);
+    if (!reply)
+        return -1;
+    *id = cmp_proto_request_id (reply);
+    *received_at = cmp_proto_received_at (reply);
+    int rc = 1;
+    if (cmp_proto_id (reply) == CMP_PROTO_SUBMITTED
+        && !cmp_proto_duplicate (reply))
+        self->acknowledged++;
+    else {
+        self->refused++;
+        if (!*self->why)
+            snprintf (
+              self->why, sizeof (self->why), "request %" PRIu64 " got %s%s%s",
+              *id, cmp_proto_command (reply),
+              cmp_proto_message (reply) ? ": " : " (duplicate)",
+              cmp_proto_message (reply) ? cmp_proto_message (reply) : "");
+        rc = 0;
+    }
+    cmp_proto_destroy (&reply);
+    return rc;
+}
+
+//  Keep the window full until the deadline, then take the last replies
+static void
+s_connection_run (s_connection_t *self)
+{
+    self->slot_id = (uint64_t *) zmalloc (self->window * sizeof (uint64_t));
+    self->slot_sent = (int64_t *) zmalloc (self->window * sizeof (int64_t));
+    assert (self->slot_id && self->slot_sent);
+    size_t in_flight = 0;
+    for (size_t slot = 0; slot < self->window; slot++, in_flight++)
+        s_connection_send (self, slot);
+
+    void *handle = zsock_resolve (self->dealer);
+    while (in_flight && !self->failed) {
+        zmq_pollitem_t item = {handle, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, REPLY_TIMEOUT) <= 0) {
+            s_connection_fail (self,
+                               "no reply within %d ms, %zu requests in flight",
+                               REPLY_TIMEOUT, in_flight);
+            break;
+        }
+        //  Take every reply there is (the socket does not block),
+        //  refilling the window as they come
+        zframe_t *frame;
+        while (!self->failed && (frame = zframe_recv (self->dealer))) {
+            int64_t now = zclock_usecs ();
+            uint64_t id;
+            int64_t received_at = 0;
+            int rc = s_connection_reply (self, frame, &id, &received_at);
+            zframe_destroy (&frame);
+            size_t slot = (size_t) (id & (SLOTS_MAX - 1));
+            if (rc == -1 || id == 0 || slot >= self->window
+                || self->slot_id[slot] != id) {
+                s_connection_fail (self,
+                                   "a malformed reply, or one to no request "
+                                   "in flight (request id %" PRIu64 ")",
+                                   id);
+                break;
+            }
+            if (rc == 1 && now >= self->counted_from && now < self->deadline) {
+                self->completed++;
+                s_samples_add (&self->samples, now - self->slot_sent[slot]);
+                if (self->mode == MODE_DAEMON)
+                    s_samples_add (&self->batches, received_at);
+            }
+            self->slot_id[slot] = 0;
+            in_flight--;
+            if (now < self->deadline) {
+                s_connection_send (self, slot);
+                in_flight++;
+            }
+        }
+    }
+    free (self->slot_id);
+    free (self->slot_sent);
+    self->slot_id = NULL;
+    self->slot_sent = NULL;
+}
+
+static void
+s_connection_actor (zsock_t *pipe, void *argument)
+{
+    s_connection_t *self = (s_connection_t *) argument;
+    self->dealer = zsock_new (ZMQ_DEALER);
+    assert (self->dealer);
+    zsock_set_sndhwm (self->dealer, 100000);
+    zsock_set_rcvhwm (self->dealer, 100000);
+    zsock_set_linger (self->dealer, 0);
+    //  Receives never block: zmq_poll waits. Draining by a non-blocking
+    //  receive costs no ZMQ_EVENTS query (two system calls) per message.
+    zsock_set_rcvtimeo (self->dealer, 0);
+    if (zsock_connect (self->dealer, "%s", self->endpoint))
+        s_connection_fail (self, "cannot connect to %s", self->endpoint);
+    if (self->mode == MODE_DAEMON)
+        self->submit = s_submit_new (zclock_time ());
+    zsock_signal (pipe, 0);
+
+    //  RUN: run, then signal; then wait for $TERM
+    char *command = zstr_recv (pipe);
+    if (command && streq (command, "RUN")) {
+        if (!self->failed)
+            s_connection_run (self);
+        zsock_signal (pipe, 0);
+        zstr_free (&command);
+        command = zstr_recv (pipe);
+    }
+    zstr_free (&command);
+    cmp_proto_destroy (&self->submit);
+    zsock_destroy (&self->dealer);
+}
+
+//  CPU time used so far by this process (pid 0) or by child pid, usecs
+static int64_t
+s_cpu_usecs (pid_t pid)
+{
+    if (pid == 0) {
+        struct rusage usage;
+        if (getrusage (RUSAGE_SELF, &usage))
+            return 0;
+        return (int64_t) (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+                 * 1000000
+               + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+    }
+    char path[64], line[1024];
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return 0;
+    char *read = fgets (line, sizeof (line), file);
+    fclose (file);
+    //  After "pid (comm) ": state, 5 ints, 5 unsigned, then utime, stime
+    char *end = read ? strrchr (line, ')') : NULL;
+    unsigned long utime, stime;
+    if (!end
+        || sscanf (end + 1,
+                   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                   &utime, &stime)
+             != 2)
+        return 0;
+    return (int64_t) (utime + stime) * 1000000 / sysconf (_SC_CLK_TCK);
+}
+
+//  Count distinct values of samples: the daemon commits one batch per
+//  received_at, so that counted replies / distinct values is the mean
+//  batch (two commits within one millisecond would count as one)
+static size_t
+s_samples_distinct (s_samples_t *self)
+{
+    if (!self->sorted) {
+        qsort (self->values, self->size, sizeof (int64_t), s_compare_int64);
+        self->sorted = true;
+    }
+    size_t distinct = 0;
+    for (size_t index = 0; index < self->size; index++)
+        if (index == 0 || self->values[index] != self->values[index - 1])
+            distinct++;
+    return distinct;
+}
+
+//  Run connections DEALERs like prototype, in_flight requests in flight in
+//  all, counting for seconds after the warm-up; daemon is the process that
+//  answers them, or 0 for this one. Adds the new complaints acknowledged
+//  to *acknowledged. Returns 0 if every request got the reply it should.
+static int
+s_trips_run (s_trips_t *result,
+             s_connection_t *prototype,
+             size_t connections,
+             size_t in_flight,
+             double seconds,
+             pid_t daemon,
+             uint64_t *acknowledged)
+{
+    assert (connections > 0 && connections <= CONNECTIONS_MAX);
+    assert (in_flight % connections == 0);
+    assert (in_flight / connections <= SLOTS_MAX);
+    s_connection_t conns[CONNECTIONS_MAX];
+    zactor_t *actors[CONNECTIONS_MAX];
+    for (size_t index = 0; index < connections; index++) {
+        conns[index] = *prototype;
+        conns[index].window = in_flight / connections;
+        conns[index].connection = index;
+        actors[index] = zactor_new (s_connection_actor, &conns[index]);
+        assert (actors[index]);
+    }
+    int64_t from = zclock_usecs () + (int64_t) (WARMUP_SECONDS * 1e6);
+    int64_t deadline = from + (int64_t) (seconds * 1e6);
+    for (size_t index = 0; index < connections; index++) {
+        conns[index].counted_from = from;
+        conns[index].deadline = deadline;
+        zstr_send (actors[index], "RUN");
+    }
+    memset (result, 0, sizeof (*result));
+    result->connections = connections;
+    result->in_flight = in_flight;
+    result->seconds = seconds;
+
+    //  CPU used while round trips count, as a number of CPUs kept busy
+    int64_t now = zclock_usecs ();
+    if (from > now)
+        zclock_sleep ((int) ((from - now) / 1000));
+    int64_t bench_cpu = s_cpu_usecs (0);
+    int64_t daemon_cpu = daemon ? s_cpu_usecs (daemon) : 0;
+    int64_t cpu_from = zclock_usecs ();
+    now = cpu_from;
+    if (deadline > now)
+        zclock_sleep ((int) ((deadline - now) / 1000));
+    double elapsed = (double) (zclock_usecs () - cpu_from);
+    if (elapsed > 0) {
+        result->bench_cpu = (double) (s_cpu_usecs (0) - bench_cpu) / elapsed;
+        if (daemon)
+            result->daemon_cpu =
+              (double) (s_cpu_usecs (daemon) - daemon_cpu) / elapsed;
+    }
+
+    s_samples_t samples = {NULL, 0, 0, false};
+    s_samples_t batches = {NULL, 0, 0, false};
+    int rc = 0;
+    for (size_t index = 0; index < connections; index++) {
+        zsock_wait (actors[index]);
+        s_connection_t *conn = &conns[index];
+        result->completed += conn->completed;
+        *acknowledged += conn->acknowledged;
+        s_samples_append (&samples, &conn->samples);
+        s_samples_free (&conn->samples);
+        s_samples_append (&batches, &conn->batches);
+        s_samples_free (&conn->batches);
+        if (conn->failed || conn->refused) {
+            fprintf (stderr, "E: connection %zu: %s (%" PRIu64 " refused)\n",
+                     index, conn->why, conn->refused);
+            rc = -1;
+        }
+        zactor_destroy (&actors[index]);
+    }
+    result->rate = (double) result->completed / seconds;
+    result->p50 = s_samples_ms (&samples, 0.50);
+    result->p99 = s_samples_ms (&samples, 0.99);
+    result->max = s_samples_ms (&samples, 1.0);
+    result->measured = rc == 0;
+    size_t commits = s_samples_distinct (&batches);
+    if (commits)
+        result->batch = (double) batches.size / (double) commits;
+    s_samples_free (&samples);
+    s_samples_free (&batches);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  2. Raw ZeroMQ: a ROUTER that echoes what arrives, drained in batches
+
+static void
+s_echo_actor (zsock_t *pipe, void *argument)
+{
+    int *port = (int *) argument;
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    assert (router);
+    zsock_set_sndhwm (router, 100000);
+    zsock_set_rcvhwm (router, 100000);
+    zsock_set_linger (router, 0);
+    zsock_set_rcvtimeo (router, 0);
+    *port = zsock_bind (router, "tcp://127.0.0.1:*");
+    zpoller_t *poller = zpoller_new (pipe, router, NULL);
+    assert (poller);
+    zsock_signal (pipe, 0);
+    //  Until $TERM on the pipe (or an interrupt)
+    while (zpoller_wait (poller, -1) == router) {
+        zmsg_t *msg;
+        for (size_t count = 0; count < ECHO_BATCH && (msg = zmsg_recv (router));
+             count++)
+            zmsg_send (&msg, router);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&router);
+}
+
+//  --------------------------------------------------------------------------
+//  3. The daemon as a child process
+
+typedef struct
+{
+    char program[PATH_MAX]; //  The complaintd binary
+    char config[PATH_MAX];  //  Generated configuration file
+    char log[PATH_MAX];     //  Its stdout and stderr
+    char store[PATH_MAX];   //  Its store directory
+    char intake[64];        //  Intake endpoint
+    pid_t pid;              //  Child process, 0 when not running
+} s_daemon_t;
+
+//  Pick count free TCP ports on 127.0.0.1 (the daemon binds them next)
+static int
+s_free_ports (int *ports, size_t count)
+{
+    int sockets[8];
+    assert (count <= 8);
+    int rc = 0;
+    size_t opened = 0;
+    for (; opened < count; opened++) {
+        sockets[opened] = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address;
+        memset (&address, 0, sizeof (address));
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        socklen_t size = sizeof (address);
+        if (sockets[opened] == -1
+            || bind (sockets[opened], (struct sockaddr *) &address, size)
+            || getsockname (sockets[opened], (struct sockaddr *) &address,
+                            &size)) {
+            rc = -1;
+            if (sockets[opened] != -1)
+                opened++;
+            break;
+        }
+        ports[opened] = ntohs (address.sin_port);
+    }
+    for (size_t index = 0; index < opened; index++)
+        close (sockets[index]);
+    return rc;
+}
+
+//  Print the end of the daemon's log, when something went wrong
+static void
+s_daemon_dump_log (s_daemon_t *self)
+{
+    FILE *file = fopen (self->log, "r");
+    if (!file)
+        return;
+    char lines[40][512];
+    size_t count = 0;
+    while (fgets (lines[count % 40], sizeof (lines[0]), file))
+        count++;
+    fclose (file);
+    fprintf (stderr, "--- last lines of the complaintd log:\n");
+    for (size_t index = count > 40 ? count - 40 : 0; index < count; index++)
+        fprintf (stderr, "%s", lines[index % 40]);
+    fprintf (stderr, "---\n");
+}
+
+//  True if the child has exited (its status then in *status)
+static bool
+s_daemon_exited (s_daemon_t *self, int *status)
+{
+    if (self->pid > 0 && waitpid (self->pid, status, WNOHANG) == self->pid) {
+        self->pid = 0;
+        return true;
+    }
+    return false;
+}
+
+//  One HEALTH round trip: number of complaints stored, or -1
+static int64_t
+s_daemon_health (s_daemon_t *self, int timeout)
+{
+    cmp_client_t *client = cmp_client_new (self->intake);
+    if (!client)
+        return -1;
+    cmp_client_set_timeout (client, timeout);
+    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_HEALTH);
+    cmp_proto_t *reply = cmp_client_call (client, &request);
+    int64_t complaints = -1;
+    if (reply && cmp_proto_id (reply) == CMP_PROTO_STATUS)
+        complaints = (int64_t) cmp_proto_complaints (reply);
+    cmp_proto_destroy (&reply);
+    cmp_client_destroy (&client);
+    return complaints;
+}
+
+//  Write the configuration, start the daemon, wait for a HEALTH round
+//  trip (at most 15 s). Returns 0 when it answers.
+static int
+s_daemon_start (s_daemon_t *self, const char *directory)
+{
+    const char *build = getenv ("COMPLAINTD_BUILD");
+    snprintf (self->program, sizeof (self->program), "%s/complaintd",
+              build && *build ? build : "build");
+    snprintf (self->config, sizeof (self->config), "%s/complaintd.conf",
+              directory);
+    snprintf (self->log, sizeof (self->log), "%s/complaintd.log", directory);
+    snprintf (self->store, sizeof (self->store), "%s/store", directory);
+    if (access (self->program, X_OK)) {
+        fprintf (stderr, "E: %s: %s (build it, or set COMPLAINTD_BUILD)\n",
+                 self->program, strerror (errno));
+        return -1;
+    }
+    int ports[3];
+    if (s_free_ports (ports, 3)) {
+        fprintf (stderr, "E: no free TCP port on 127.0.0.1: %s\n",
+                 strerror (errno));
+        return -1;
+    }
+    snprintf (self->intake, sizeof (self->intake), "tcp://127.0.0.1:%d",
+              ports[0]);
+    FILE *file = fopen (self->config, "w");
+    if (!file) {
+        fprintf (stderr, "E: %s: %s\n", self->config, strerror (errno));
+        return -1;
+    }
+    fprintf (file,
+             "#   complaint_bench: complaintd on free ports, a fresh store\n"
+             "server\n"
+             "    intake = \"%s\"\n"
+             "    api = \"tcp://127.0.0.1:%d\"\n"
+             "    events = \"tcp://127.0.0.1:%d\"\n"
+             "store\n"
+             "    path = \"%s\"\n"
+             "    map_size = %s\n",
+             self->intake, ports[1], ports[2], self->store, MAP_SIZE);
+    fclose (file);
+
+    //  Not under our service manager's eyes
+    unsetenv ("NOTIFY_SOCKET");
+    unsetenv ("LISTEN_FDS");
+    unsetenv ("LISTEN_PID");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null",
+                                      O_RDONLY, 0);
+    posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, self->log,
+                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2 (&actions, STDOUT_FILENO, STDERR_FILENO);
+    char *argv[] = {(char *) "complaintd", (char *) "-c", self->config, NULL};
+    int rc =
+      posix_spawn (&self->pid, self->program, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    if (rc) {
+        self->pid = 0;
+        fprintf (stderr, "E: cannot start %s: %s\n", self->program,
+                 strerror (rc));
+        return -1;
+    }
+    //  Bounded retry: a HEALTH round trip, or the daemon exits
+    int64_t until = zclock_mono () + 15000;
+    while (zclock_mono () < until && !zsys_interrupted) {
+        int status;
+        if (s_daemon_exited (self, &status)) {
+            fprintf (stderr, "E: complaintd exited at start (status %d)\n",
+                     WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+            s_daemon_dump_log (self);
+            return -1;
+        }
+        if (s_daemon_health (self, 250) >= 0)
+            return 0;
+    }
+    fprintf (stderr, "E: complaintd did not answer HEALTH within 15 s\n");
+    s_daemon_dump_log (self);
+    return -1;
+}
+
+//  SIGTERM; wait at most 15 s. Returns 0 if the daemon exited 0.
+static int
+s_daemon_stop (s_daemon_t *self)
+{
+    if (self->pid <= 0)
+        return -1;
+    kill (self->pid, SIGTERM);
+    int64_t until = zclock_mono () + 15000;
+    int status = 0;
+    while (!s_daemon_exited (self, &status)) {
+        if (zclock_mono () > until) {
+            fprintf (stderr, "E: complaintd did not stop within 15 s of "
+                             "SIGTERM; killed\n");
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, &status, 0);
+            self->pid = 0;
+            s_daemon_dump_log (self);
+            return -1;
+        }
+        zclock_sleep (10);
+    }
+    if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+        return 0;
+    if (WIFEXITED (status))
+        fprintf (stderr, "E: complaintd exited %d after SIGTERM\n",
+                 WEXITSTATUS (status));
+    else
+        fprintf (stderr, "E: complaintd died of signal %d after SIGTERM\n",
+                 WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+    s_daemon_dump_log (self);
+    return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Machine facts
+
+//  The type and device of the file system that holds path
+static void
+s_filesystem (const char *path,
+              char *type,
+              size_t type_size,
+              char *device,
+              size_t device_size)
+{
+    snprintf (type, type_size, "unknown");
+    snprintf (device, device_size, "?");
+    char real[PATH_MAX];
+    if (!realpath (path, real))
+        return;
+    FILE *mounts = setmntent ("/proc/self/mounts", "r");
+    if (!mounts)
+        return;
+    size_t best = 0;
+    struct mntent *entry;
+    while ((entry = getmntent (mounts))) {
+        size_t size = strlen (entry->mnt_dir);
+        bool under = strncmp (real, entry->mnt_dir, size) == 0
+                     && (real[size] == '/' || real[size] == 0
+                         || streq (entry->mnt_dir, "/"));
+        //  The longest mount point wins; a later one over the same wins
+        if (under && size >= best) {
+            best = size;
+            snprintf (type, type_size, "%s", entry->mnt_type);
+            snprintf (device, device_size, "%s", entry->mnt_fsname);
+        }
+    }
+    endmntent (mounts);
+}
+
+//  The CPU model, from /proc/cpuinfo where there is one
+static void
+s_cpu_model (char *model, size_t size)
+{
+    snprintf (model, size, "unknown model");
+    FILE *file = fopen ("/proc/cpuinfo", "r");
+    if (!file)
+        return;
+    char line[256];
+    while (fgets (line, sizeof (line), file))
+        if (strncmp (line, "model name", 10) == 0 && strchr (line, ':')) {
+            const char *value = strchr (line, ':') + 1;
+            while (*value == ' ')
+                value++;
+            snprintf (model, size, "%s", value);
+            model[strcspn (model, "\n")] = 0;
+            break;
+        }
+    fclose (file);
+}
+
+//  --------------------------------------------------------------------------
+//  Printing
+
+//  One target line: what, the figure, and whether it meets the target
+static void
+s_print_target (s_trips_t *run, const char *format, double value, bool met)
+{
+    char label[64], figure[32];
+    snprintf (label, sizeof (label),
+              "%zu connection%s, %zu in flight:", run->connections,
+              run->connections == 1 ? "" : "s", run->in_flight);
+    snprintf (figure, sizeof (figure), format, value);
+    printf ("    %-32s %12s    %s\n", label, figure,
+            met ? "target met" : "target missed");
+}
+
+static void
+s_print_trips_header (const char *what)
+{
+    printf ("  %11s  %9s  %12s  %10s  %7s  %7s  %7s  %10s  %10s  %10s\n",
+            "connections", "in flight", what, "per second", "p50 ms", "p99 ms",
+            "max ms", "mean batch", "bench CPU", "daemon CPU");
+}
+
+static void
+s_print_trips (s_trips_t *trips)
+{
+    char batch[16] = "-", daemon_cpu[16] = "-";
+    if (trips->batch > 0)
+        snprintf (batch, sizeof (batch), "%.1f", trips->batch);
+    if (trips->daemon_cpu > 0)
+        snprintf (daemon_cpu, sizeof (daemon_cpu), "%.0f%%",
+                  trips->daemon_cpu * 100);
+    printf ("  %11zu  %9zu  %12" PRIu64 "  %10.0f  %7.2f  %7.2f  %7.2f  %10s"
+            "  %9.0f%%  %10s%s\n",
+            trips->connections, trips->in_flight, trips->completed, trips->rate,
+            trips->p50, trips->p99, trips->max, batch, trips->bench_cpu * 100,
+            daemon_cpu, trips->measured ? "" : "  (broken)");
+    fflush (stdout);
+}
+
+//  The raw pipeline limit for a daemon run: the lower of LMDB at the batch
+//  of the same size and the echo with the same connections and window
+static double
+s_limit (s_lmdb_t *lmdb,
+         s_trips_t *echo,
+         s_trips_t *run,
+         double *lmdb_rate,
+         double *echo_rate)
+{
+    *lmdb_rate = 0;
+    *echo_rate = 0;
+    for (size_t index = 0; index < BATCHES; index++)
+        if (lmdb[index].batch == run->in_flight)
+            *lmdb_rate = lmdb[index].rate;
+    for (size_t index = 0; index < RUNS; index++)
+        if (echo[index].connections == run->connections
+            && echo[index].in_flight == run->in_flight)
+            *echo_rate = echo[index].rate;
+    return *lmdb_rate < *echo_rate ? *lmdb_rate : *echo_rate;
+}
+
+//  --------------------------------------------------------------------------
+
+int
+main (void)
+{
+    zsys_init ();
+    int64_t started = zclock_mono ();
+    bool broken = false;
+
+    //  A fresh directory for the stores, the configuration and the log
+    const char *tmp = getenv ("TMPDIR");
+    char directory[DIRECTORY_MAX];
+    size_t size = (size_t) snprintf (directory, sizeof (directory),
+                                     "%s/complaint-bench-XXXXXX",
+                                     tmp && *tmp ? tmp : P_tmpdir);
+    if (size >= sizeof (directory) || !mkdtemp (directory)) {
+        fprintf (stderr, "E: cannot create %s: %s\n", directory,
+                 strerror (errno));
+        return EXIT_FAILURE;
+    }
+
+    //  Machine facts and sizes
+    long online = sysconf (_SC_NPROCESSORS_ONLN);
+    cpu_set_t cpus;
+    long usable = sched_getaffinity (0, sizeof (cpus), &cpus) == 0
+                    ? (long) CPU_COUNT (&cpus)
+                    : online;
+    char model[128], fs_type[64], fs_device[256];
+    s_cpu_model (model, sizeof (model));
+    s_filesystem (directory, fs_type, sizeof (fs_type), fs_device,
+                  sizeof (fs_device));
+    double load[1] = {-1};
+    if (getloadavg (load, 1) != 1)
+        load[0] = -1;
+    struct utsname system;
+    if (uname (&system))
+        memset (&system, 0, sizeof (system));
+    int major, minor, patch;
+    zmq_version (&major, &minor, &patch);
+
+    int64_t now = zclock_time ();
+    zchunk_t *record = s_record_new (now);
+    zchunk_t *event = s_event_new (now);
+    cmp_proto_t *submit = s_submit_new (now);
+    cmp_proto_set_request_id (submit, (uint64_t) 1 << 40);
+    zframe_t *submit_frame = cmp_proto_encode (submit);
+    cmp_proto_destroy (&submit);
+    size_t submit_size = zframe_size (submit_frame);
+
+    printf ("complaint_bench: complaintd throughput and latency\n");
+    printf ("machine:   %ld CPUs online, %ld usable by this process; %s; "
+            "load average %.2f at start\n",
+            online, usable, model, load[0]);
+    if (load[0] >= 0.5)
+        printf ("           (other work is running: expect lower and noisier "
+                "figures)\n");
+    printf ("system:    %s %s; libzmq %d.%d.%d, czmq %d.%d.%d, %s, "
+            "msgpack-c %s\n",
+            system.sysname, system.release, major, minor, patch,
+            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH,
+            cmp_store_lmdb_version (), cmp_proto_msgpack_version ());
+    printf ("temp dir:  %s, file system %s on %s\n", directory, fs_type,
+            fs_device);
+    if (streq (fs_type, "tmpfs") || streq (fs_type, "ramfs"))
+        printf ("           (in memory: fsync costs nothing here, so the "
+                "LMDB and daemon figures are not those of a disk)\n");
+    printf ("sizes:     SUBMIT body %zu bytes, stored record %zu bytes, "
+            "stored event %zu bytes\n",
+            submit_size, zchunk_size (record), zchunk_size (event));
+    printf ("durations: %.1f s per LMDB figure, %.1f s + %.1f s warm-up "
+            "per ZeroMQ figure, %.1f s + %.1f s warm-up per daemon figure\n",
+            LMDB_SECONDS, ECHO_SECONDS, WARMUP_SECONDS, DAEMON_SECONDS,
+            WARMUP_SECONDS);
+    fflush (stdout);
+
+    //  1. Raw LMDB
+    printf ("\n1. Raw LMDB: cmp_store alone, fsync'd commits; per record a ref "
+            "lookup, the record,\n   its number, ref (random key), by_time "
+            "and by_channel entries, and its event\n");
+    printf ("  %14s  %9s  %8s  %7s  %11s  %14s  %14s\n", "records/commit",
+            "records", "commits", "seconds", "records/s", "commit p50 ms",
+            "commit p99 ms");
+    fflush (stdout);
+    s_lmdb_t lmdb[BATCHES];
+    memset (lmdb, 0, sizeof (lmdb));
+    for (size_t index = 0; index < BATCHES && !broken; index++) {
+        char path[PATH_MAX];
+        snprintf (path, sizeof (path), "%s/lmdb-%zu", directory,
+                  s_batches[index]);
+        if (s_lmdb_measure (&lmdb[index], path, s_batches[index], index + 1,
+                            record, event))
+            broken = true;
+        s_lmdb_t *row = &lmdb[index];
+        printf ("  %14zu  %9" PRIu64 "  %8" PRIu64 "  %7.2f  %11.0f  %14.2f  "
+                "%14.2f\n",
+                row->batch, row->records, row->commits, row->seconds, row->rate,
+                row->p50, row->p99);
+        fflush (stdout);
+    }
+
+    //  2. Raw ZeroMQ
+    s_trips_t echo[RUNS];
+    memset (echo, 0, sizeof (echo));
+    uint64_t acknowledged = 0;
+    if (!broken) {
+        printf ("\n2. Raw ZeroMQ: DEALER -> ROUTER echo over tcp on 127.0.0.1, "
+                "%zu-byte messages,\n   the ROUTER in a thread, echoing up to "
+                "%d messages per wake-up\n",
+                submit_size, ECHO_BATCH);
+        s_print_trips_header ("round trips");
+        fflush (stdout);
+        int port = -1;
+        zactor_t *echo_actor = zactor_new (s_echo_actor, &port);
+        assert (echo_actor);
+        if (port == -1) {
+            fprintf (stderr, "E: the echo ROUTER cannot bind 127.0.0.1\n");
+            broken = true;
+        }
+        char endpoint[64];
+        snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", port);
+        s_connection_t prototype;
+        memset (&prototype, 0, sizeof (prototype));
+        prototype.mode = MODE_ECHO;
+        prototype.endpoint = endpoint;
+        prototype.payload = zframe_data (submit_frame);
+        prototype.payload_size = submit_size;
+        for (size_t index = 0; index < RUNS && !broken; index++) {
+            if (s_trips_run (&echo[index], &prototype,
+                             s_runs[index].connections, s_runs[index].in_flight,
+                             ECHO_SECONDS, 0, &acknowledged))
+                broken = true;
+            s_print_trips (&echo[index]);
+        }
+        zactor_destroy (&echo_actor);
+    }
+
+    //  3. The daemon
+    s_trips_t daemon[RUNS];
+    memset (daemon, 0, sizeof (daemon));
+    s_daemon_t process;
+    memset (&process, 0, sizeof (process));
+    acknowledged = 0;
+    if (!broken) {
+        printf ("\n3. complaintd: SUBMIT -> SUBMITTED (after the fsync'd "
+                "commit), unique refs,\n   each connection a DEALER in its own "
+                "thread keeping its share of the window full\n");
+        fflush (stdout);
+        if (s_daemon_start (&process, directory))
+            broken = true;
+    }
+    if (!broken) {
+        s_print_trips_header ("acknowledged");
+        s_connection_t prototype;
+        memset (&prototype, 0, sizeof (prototype));
+        prototype.mode = MODE_DAEMON;
+        prototype.endpoint = process.intake;
+        for (size_t index = 0; index < RUNS && !broken; index++) {
+            prototype.run = index + 1;
+            if (s_trips_run (&daemon[index], &prototype,
+                             s_runs[index].connections, s_runs[index].in_flight,
+                             DAEMON_SECONDS, process.pid, &acknowledged)) {
+                broken = true;
+                s_daemon_dump_log (&process);
+            }
+            s_print_trips (&daemon[index]);
+        }
+        //  Every complaint acknowledged is stored, and no other
+        int64_t stored = s_daemon_health (&process, 5000);
+        if (!broken) {
+            printf ("  store check: %" PRId64 " complaints stored, %" PRIu64
+                    " acknowledged: %s\n",
+                    stored, acknowledged,
+                    stored == (int64_t) acknowledged ? "OK" : "MISMATCH");
+            if (stored != (int64_t) acknowledged)
+                broken = true;
+        }
+    }
+    if (process.pid > 0) {
+        int rc = s_daemon_stop (&process);
+        printf ("  SIGTERM: complaintd %s\n",
+                rc == 0 ? "exited 0" : "did not exit 0");
+        if (rc)
+            broken = true;
+    }
+    fflush (stdout);
+
+    //  4. The daemon against the raw pipeline, and the targets
+    bool compared = true;
+    for (size_t index = 0; index < RUNS; index++)
+        compared = compared && daemon[index].measured;
+    if (compared) {
+        printf ("\n4. complaintd against the raw pipeline limit of this run "
+                "(the lower of LMDB\n   at a batch of the requests in flight "
+                "and ZeroMQ with the same connections)\n");
+        printf ("  %11s  %9s  %12s  %12s  %12s  %12s  %6s\n", "connections",
+                "in flight", "complaintd/s", "LMDB/s", "ZeroMQ/s", "limit/s",
+                "ratio");
+        for (size_t index = 0; index < RUNS; index++) {
+            double lmdb_rate, echo_rate;
+            double limit =
+              s_limit (lmdb, echo, &daemon[index], &lmdb_rate, &echo_rate);
+            printf ("  %11zu  %9zu  %12.0f  %12.0f  %12.0f  %12.0f  %6.2f\n",
+                    daemon[index].connections, daemon[index].in_flight,
+                    daemon[index].rate, lmdb_rate, echo_rate, limit,
+                    limit > 0 ? daemon[index].rate / limit : 0);
+        }
+
+        printf ("\nTargets (for information only)\n");
+        printf ("  at least %.0f acknowledged complaints/s with 4 "
+                "connections\n",
+                TARGET_RATE);
+        for (size_t index = 0; index < RUNS; index++)
+            if (daemon[index].connections == 4)
+                s_print_target (&daemon[index], "%.0f/s", daemon[index].rate,
+                                daemon[index].rate >= TARGET_RATE);
+        printf ("  at least two thirds of the raw pipeline limit\n");
+        for (size_t index = 0; index < RUNS; index++) {
+            double lmdb_rate, echo_rate;
+            double limit =
+              s_limit (lmdb, echo, &daemon[index], &lmdb_rate, &echo_rate);
+            double ratio = limit > 0 ? daemon[index].rate / limit : 0;
+            s_print_target (&daemon[index], "%.2f", ratio,
+                            ratio >= TARGET_RATIO);
+        }
+        printf ("  p99 acknowledgement under %.0f ms with 256 in flight\n",
+                TARGET_P99_MS);
+        for (size_t index = 0; index < RUNS; index++)
+            if (daemon[index].in_flight == 256)
+                s_print_target (&daemon[index], "%.2f ms", daemon[index].p99,
+                                daemon[index].p99 < TARGET_P99_MS);
+    }
+
+    //  One line per figure, for scripts and for comparing runs
+    printf ("\nSummary\n");
+    printf ("summary machine cpus=%ld usable=%ld load=%.2f fs=%s\n", online,
+            usable, load[0], fs_type);
+    for (size_t index = 0; index < BATCHES; index++)
+        if (lmdb[index].commits)
+            printf ("summary lmdb batch=%zu records_per_s=%.0f "
+                    "commit_p50_ms=%.2f commit_p99_ms=%.2f\n",
+                    lmdb[index].batch, lmdb[index].rate, lmdb[index].p50,
+                    lmdb[index].p99);
+    for (size_t index = 0; index < RUNS; index++)
+        if (echo[index].measured)
+            printf ("summary zeromq connections=%zu in_flight=%zu "
+                    "round_trips_per_s=%.0f p50_ms=%.2f p99_ms=%.2f\n",
+                    echo[index].connections, echo[index].in_flight,
+                    echo[index].rate, echo[index].p50, echo[index].p99);
+    for (size_t index = 0; index < RUNS; index++)
+        if (daemon[index].measured) {
+            double lmdb_rate, echo_rate;
+            double limit =
+              s_limit (lmdb, echo, &daemon[index], &lmdb_rate, &echo_rate);
+            printf ("summary complaintd connections=%zu in_flight=%zu "
+                    "acks_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
+                    "limit_per_s=%.0f ratio=%.2f\n",
+                    daemon[index].connections, daemon[index].in_flight,
+                    daemon[index].rate, daemon[index].p50, daemon[index].p99,
+                    limit, limit > 0 ? daemon[index].rate / limit : 0);
+        }
+    printf ("summary total_seconds=%.1f result=%s\n",
+            (double) (zclock_mono () - started) / 1000.0,
+            broken ? "BROKEN" : "ok");
+
+    zframe_destroy (&submit_frame);
+    zchunk_destroy (&event);
+    zchunk_destroy (&record);
+    zdir_t *dir = zdir_new (directory, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+    rmdir (directory);
+    return broken ? EXIT_FAILURE : EXIT_SUCCESS;
+}
