@@ -53,7 +53,7 @@ ALL_LDFLAGS  = $(LDFLAGS)
 
 LIB_SRC    = proto/cmp_proto.c client/cmp_client.c client/cmp_subscriber.c
 DAEMON_SRC = daemon/cmp_store.c daemon/cmp_config.c daemon/cmp_intake.c \
-             daemon/cmp_sd.c daemon/cmp_server.c
+             daemon/cmp_sd.c daemon/cmp_writer.c daemon/cmp_server.c
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 

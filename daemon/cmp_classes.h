@@ -25,6 +25,7 @@ typedef struct _cmp_server_t cmp_server_t;
 #include "cmp_store.h"
 #include "cmp_config.h"
 #include "cmp_intake.h"
+#include "cmp_writer.h"
 #include "cmp_server.h"
 #include "cmp_sd.h"
 

@@ -2,12 +2,15 @@
     cmp_server - the daemon: sockets, the batch, and one event loop
 
     s_handle_intake drains what the intake socket holds (up to
-    server/batch_max requests), answers bad requests at once, registers the
-    rest in one write transaction, commits once, then replies and publishes.
-    A full map is grown and the batch redone; any other storage failure
-    stops the daemon without acknowledging anything of the batch (LMDB may
-    refuse every later transaction after such a failure), and its
-    supervisor restarts it.
+    server/batch_max requests), answers bad requests at once and gathers
+    the rest in a batch. The writer thread (cmp_writer) registers a batch
+    in one write transaction and commits it while the loop goes on
+    gathering the next one; when it reports the commit, the loop replies
+    and publishes. A full map is grown here, where no read is running, and
+    the batch is written again; any other storage failure stops the daemon
+    without acknowledging anything of the batch (LMDB may refuse every
+    later transaction after such a failure), and its supervisor restarts
+    it.
 
     s_handle_api answers reads at once from a read transaction.
     =========================================================================
@@ -20,37 +23,33 @@
 //  Most frames a request may have: identity, up to 7 envelope frames, body
 #define FRAMES_MAX 9
 
-//  One request of the batch in hand
-typedef struct
-{
-    zmsg_t *envelope;     //  Routing frames, returned with the reply
-    cmp_proto_t *request; //  The decoded SUBMIT
-    cmp_proto_t *reply;   //  SUBMITTED or ERROR, once registered
-    zchunk_t *event;      //  Stored event to publish, or NULL
-} s_pending_t;
+//  Capacity of a batch: the largest server/batch_max allowed
+#define BATCH_CAPACITY 65536
 
 //  Structure of our class
 
 struct _cmp_server_t
 {
-    cmp_config_t *config;   //  Running configuration
-    cmp_store_t *store;     //  LMDB store
-    cmp_intake_t *intake;   //  Intake checks and registration
-    zloop_t *loop;          //  The one event loop
-    zsock_t *intake_socket; //  ROUTER for channel adapters
-    zsock_t *api_socket;    //  ROUTER for tools
-    zsock_t *events_socket; //  PUB for workers
-    int signal_fd;          //  signalfd for TERM, INT, HUP
-    int64_t started;        //  Monotonic start time, ms
-    bool failed;            //  A storage failure stopped the loop
-    bool verbose;           //  server/verbose
-    size_t batch_max;       //  server/batch_max
-    size_t max_request;     //  limits/max_request
-    size_t page_max;        //  list/page_max
-    size_t replay_max;      //  events/replay_max
-    s_pending_t *batch;     //  Requests of the batch in hand
-    size_t batch_size;      //  Entries used in batch
-    size_t batch_alloc;     //  Entries allocated in batch
+    cmp_config_t *config;          //  Running configuration
+    cmp_store_t *store;            //  LMDB store
+    cmp_intake_t *intake;          //  Intake checks and registration
+    zloop_t *loop;                 //  The one event loop
+    zsock_t *intake_socket;        //  ROUTER for channel adapters
+    zsock_t *api_socket;           //  ROUTER for tools
+    zsock_t *events_socket;        //  PUB for workers
+    int signal_fd;                 //  signalfd for TERM, INT, HUP
+    int64_t started;               //  Monotonic start time, ms
+    bool failed;                   //  A storage failure stopped the loop
+    bool verbose;                  //  server/verbose
+    size_t batch_max;              //  server/batch_max
+    size_t max_request;            //  limits/max_request
+    size_t page_max;               //  list/page_max
+    size_t replay_max;             //  events/replay_max
+    zactor_t *writer;              //  Registers and commits batches
+    cmp_writer_batch_t batches[2]; //  One gathering, one being written
+    cmp_writer_batch_t *gathering; //  Batch the loop adds requests to
+    cmp_writer_batch_t *writing;   //  Batch the writer has, or NULL
+    bool paused;                   //  Intake reader off: both batches are full
 };
 
 int64_t
@@ -69,12 +68,6 @@ s_configure (cmp_server_t *self)
     self->page_max = (size_t) cmp_config_number (self->config, "list/page_max");
     self->replay_max =
       (size_t) cmp_config_number (self->config, "events/replay_max");
-    if (self->batch_alloc < self->batch_max) {
-        self->batch = (s_pending_t *) realloc (
-          self->batch, self->batch_max * sizeof (s_pending_t));
-        assert (self->batch);
-        self->batch_alloc = self->batch_max;
-    }
     if (self->intake)
         cmp_intake_configure (self->intake, self->config);
 }
@@ -91,6 +84,8 @@ s_bind (int type, const char *endpoint, int maxmsgsize)
     zsock_set_linger (socket, 1000);
     if (type == ZMQ_PUB)
         zsock_set_sndhwm (socket, 100000);
+    else
+        zsock_set_rcvtimeo (socket, 0);
     if (zsock_bind (socket, "%s", endpoint) == -1) {
         zsys_error ("cannot bind %s: %s", endpoint,
                     zmq_strerror (zmq_errno ()));
@@ -105,12 +100,11 @@ s_bind (int type, const char *endpoint, int maxmsgsize)
     return socket;
 }
 
-//  Receive one request if one is waiting, without blocking
+//  Receive one request if one is waiting, without blocking: the ROUTER
+//  sockets have a receive timeout of 0, cheaper than asking for events
 static zmsg_t *
 s_recv_nowait (zsock_t *socket)
 {
-    if (!(zsock_events (socket) & ZMQ_POLLIN))
-        return NULL;
     return zmsg_recv (socket);
 }
 
@@ -221,58 +215,19 @@ s_reply_not_served (cmp_server_t *self,
 }
 
 //  --------------------------------------------------------------------------
-//  The batch: register, commit once, then reply and publish
+//  The batch: gathered here, written by the writer, answered here
 
 static void
-s_batch_reset_results (cmp_server_t *self)
+s_batch_clear (cmp_writer_batch_t *batch)
 {
-    for (size_t index = 0; index < self->batch_size; index++) {
-        cmp_proto_destroy (&self->batch[index].reply);
-        zchunk_destroy (&self->batch[index].event);
+    for (size_t index = 0; index < batch->size; index++) {
+        cmp_writer_item_t *item = &batch->items[index];
+        zmsg_destroy (&item->envelope);
+        cmp_proto_destroy (&item->request);
+        cmp_proto_destroy (&item->reply);
+        zchunk_destroy (&item->event);
     }
-}
-
-static void
-s_batch_clear (cmp_server_t *self)
-{
-    s_batch_reset_results (self);
-    for (size_t index = 0; index < self->batch_size; index++) {
-        zmsg_destroy (&self->batch[index].envelope);
-        cmp_proto_destroy (&self->batch[index].request);
-    }
-    self->batch_size = 0;
-}
-
-//  Apply the batch in one transaction. Returns 0 when committed, -1 when
-//  not; self->failed tells whether the failure is fatal.
-static int
-s_batch_commit (cmp_server_t *self, int64_t now)
-{
-    while (true) {
-        if (cmp_store_begin (self->store))
-            break;
-        bool stored = true;
-        for (size_t index = 0; index < self->batch_size && stored; index++) {
-            s_pending_t *pending = &self->batch[index];
-            stored =
-              cmp_intake_register (self->intake, self->store, pending->request,
-                                   now, &pending->reply, &pending->event)
-              == 0;
-        }
-        if (stored && cmp_store_commit (self->store) == 0)
-            return 0;
-        cmp_store_abort (self->store);
-        s_batch_reset_results (self);
-        if (!cmp_store_full (self->store))
-            break;
-        if (cmp_store_grow (self->store))
-            return -1; //  At store/map_max: not fatal
-    }
-    zsys_error ("storage failure: stopping without acknowledging the %zu "
-                "requests in hand",
-                self->batch_size);
-    self->failed = true;
-    return -1;
+    batch->size = 0;
 }
 
 static void
@@ -286,30 +241,88 @@ s_publish (cmp_server_t *self, zchunk_t **event_p)
     cmp_proto_destroy (&event);
 }
 
-static int
-s_batch_run (cmp_server_t *self)
+//  Hand the gathered batch to the writer, if it is idle and there is one
+static void
+s_batch_dispatch (cmp_server_t *self)
 {
-    int64_t now = cmp_clock_now ();
-    if (s_batch_commit (self, now) == 0) {
-        for (size_t index = 0; index < self->batch_size; index++) {
-            s_pending_t *pending = &self->batch[index];
-            s_send (self->intake_socket, &pending->envelope, &pending->reply);
-        }
-        //  Events go out in sequence order, after every reply
-        for (size_t index = 0; index < self->batch_size; index++)
-            if (self->batch[index].event)
-                s_publish (self, &self->batch[index].event);
-    } else if (!self->failed)
-        for (size_t index = 0; index < self->batch_size; index++) {
-            s_pending_t *pending = &self->batch[index];
-            s_send_error (self, self->intake_socket, &pending->envelope,
-                          cmp_proto_request_id (pending->request),
+    if (self->writing || self->gathering->size == 0)
+        return;
+    self->writing = self->gathering;
+    self->writing->now = cmp_clock_now ();
+    self->gathering = self->writing == &self->batches[0] ? &self->batches[1]
+                                                         : &self->batches[0];
+    zsock_send (self->writer, "sp", "WRITE", self->writing);
+}
+
+//  Act on the writer's result for the batch it has. Returns -1 when the
+//  daemon must stop.
+static int
+s_batch_done (cmp_server_t *self, int result)
+{
+    cmp_writer_batch_t *batch = self->writing;
+    assert (batch);
+    if (result == CMP_WRITER_FULL && cmp_store_grow (self->store) == 0) {
+        zsock_send (self->writer, "sp", "WRITE", batch);
+        return 0;
+    }
+    if (result == CMP_WRITER_FAILED) {
+        zsys_error ("storage failure: stopping without acknowledging the "
+                    "%zu requests in hand",
+                    batch->size);
+        self->failed = true;
+        return -1;
+    }
+    for (size_t index = 0; index < batch->size; index++) {
+        cmp_writer_item_t *item = &batch->items[index];
+        if (result == CMP_WRITER_COMMITTED)
+            s_send (self->intake_socket, &item->envelope, &item->reply);
+        else
+            s_send_error (self, self->intake_socket, &item->envelope,
+                          cmp_proto_request_id (item->request),
                           CMP_STATUS_STORAGE_FULL, NULL,
                           "the store is full (store/map_max); nothing was "
                           "stored");
-        }
-    s_batch_clear (self);
-    return self->failed ? -1 : 0;
+    }
+    //  Events go out in sequence order, after every reply
+    for (size_t index = 0; index < batch->size; index++)
+        if (batch->items[index].event)
+            s_publish (self, &batch->items[index].event);
+    s_batch_clear (batch);
+    self->writing = NULL;
+    return 0;
+}
+
+static int s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument);
+
+static int
+s_handle_writer (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    cmp_server_t *self = (cmp_server_t *) argument;
+    int result = CMP_WRITER_FAILED;
+    if (zsock_recv (socket, "i", &result) == -1)
+        return 0;
+    if (s_batch_done (self, result))
+        return -1;
+    s_batch_dispatch (self);
+    if (self->paused) {
+        self->paused = false;
+        zloop_reader (loop, self->intake_socket, s_handle_intake, self);
+    }
+    return 0;
+}
+
+//  Wait for the writer, for the batches in hand when the loop stops
+static void
+s_batch_finish (cmp_server_t *self)
+{
+    while (self->writing && !self->failed) {
+        int result = CMP_WRITER_FAILED;
+        if (zsock_recv (self->writer, "i", &result) == -1)
+            break;
+        if (s_batch_done (self, result))
+            break;
+        s_batch_dispatch (self);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -318,12 +331,11 @@ s_batch_run (cmp_server_t *self)
 static int
 s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
 {
-    (void) loop;
     cmp_server_t *self = (cmp_server_t *) argument;
     int64_t now = cmp_clock_now ();
+    cmp_writer_batch_t *batch = self->gathering;
     zmsg_t *msg;
-    while (self->batch_size < self->batch_max
-           && (msg = s_recv_nowait (socket))) {
+    while (batch->size < self->batch_max && (msg = s_recv_nowait (socket))) {
         zframe_t *body = s_take_body (&msg);
         if (!body)
             continue;
@@ -337,11 +349,11 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
                               fault.status, fault.field, fault.text);
                 cmp_proto_destroy (&request);
             } else {
-                s_pending_t *pending = &self->batch[self->batch_size++];
-                pending->envelope = msg;
-                pending->request = request;
-                pending->reply = NULL;
-                pending->event = NULL;
+                cmp_writer_item_t *item = &batch->items[batch->size++];
+                item->envelope = msg;
+                item->request = request;
+                item->reply = NULL;
+                item->event = NULL;
             }
             continue;
         }
@@ -351,8 +363,12 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
             s_reply_not_served (self, socket, &msg, request, "intake");
         cmp_proto_destroy (&request);
     }
-    if (self->batch_size)
-        return s_batch_run (self);
+    s_batch_dispatch (self);
+    //  Both batches full: stop reading until the writer is done
+    if (self->gathering->size >= self->batch_max && !self->paused) {
+        self->paused = true;
+        zloop_reader_end (loop, socket);
+    }
     return 0;
 }
 
@@ -660,6 +676,17 @@ cmp_server_new (cmp_config_t **config_p)
       cmp_store_count (self->store), cmp_store_last_seq (self->store),
       cmp_store_map_size (self->store));
     self->intake = cmp_intake_new (self->config);
+    for (int index = 0; index < 2; index++) {
+        cmp_writer_batch_t *batch = &self->batches[index];
+        batch->store = self->store;
+        batch->intake = self->intake;
+        batch->items = (cmp_writer_item_t *) zmalloc (
+          BATCH_CAPACITY * sizeof (cmp_writer_item_t));
+        assert (batch->items);
+    }
+    self->gathering = &self->batches[0];
+    self->writer = cmp_writer_new ();
+    assert (self->writer);
 
     //  Sockets passed by systemd (complaintd.socket) are adopted by czmq
     //  when their address matches the endpoint
@@ -694,6 +721,8 @@ cmp_server_new (cmp_config_t **config_p)
     zloop_set_nonstop (self->loop, true);
     zloop_reader (self->loop, self->intake_socket, s_handle_intake, self);
     zloop_reader (self->loop, self->api_socket, s_handle_api, self);
+    zloop_reader (self->loop, zactor_sock (self->writer), s_handle_writer,
+                  self);
     zmq_pollitem_t item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
     zloop_poller (self->loop, &item, s_handle_signal, self);
     uint64_t watchdog = cmp_sd_watchdog_usec ();
@@ -715,8 +744,12 @@ cmp_server_destroy (cmp_server_t **self_p)
         zloop_destroy (&self->loop);
         if (self->signal_fd != -1)
             close (self->signal_fd);
-        s_batch_clear (self);
-        free (self->batch);
+        //  The writer goes before the store it writes to
+        zactor_destroy (&self->writer);
+        for (int index = 0; index < 2; index++) {
+            s_batch_clear (&self->batches[index]);
+            free (self->batches[index].items);
+        }
         zsock_destroy (&self->events_socket);
         zsock_destroy (&self->api_socket);
         zsock_destroy (&self->intake_socket);
@@ -735,5 +768,7 @@ cmp_server_run (cmp_server_t *self)
     zsys_notice ("ready");
     cmp_sd_notify ("READY=1");
     zloop_start (self->loop);
+    //  Finish the batches in hand: commit, reply, publish
+    s_batch_finish (self);
     return self->failed ? -1 : 0;
 }

@@ -6,7 +6,8 @@
 
         complaints  id (u64 BE)                    -> record (msgpack map)
         numbers     number (string)                -> id
-        refs        channel NUL ref                -> id
+        refs        channel NUL ref                -> id (merged)
+        refs_log    id (u64 BE)                    -> channel NUL ref
         by_time     received_at (u64 BE) id        -> (empty)
         by_channel  channel NUL received_at id     -> (empty)
         events      seq (u64 BE)                   -> event (msgpack map)
@@ -20,6 +21,11 @@
     Reads outside a write transaction use a private read-only transaction
     that is renewed on each call. Returned chunks are copies: the caller
     owns them.
+
+    Threads: one thread may write (begin ... commit) while one other thread
+    reads; reads in the writing thread see the open transaction. Growing
+    the map needs both to be idle. cmp_store_last_seq and cmp_store_count
+    report what is committed and may be called from any thread.
     =========================================================================
 */
 
@@ -27,6 +33,14 @@
 #define CMP_STORE_H_INCLUDED
 
 #define CMP_STORE_SCHEMA 1
+
+//  Refs arrive in random key order, and inserting each into the refs
+//  index would dirty a page of it per complaint. New refs are appended to
+//  refs_log and kept in memory; once CMP_STORE_MERGE_AT are pending, they
+//  are merged into refs in key order, CMP_STORE_MERGE_CHUNK per commit.
+//  Memory stays bounded by the first figure, whatever the store holds.
+#define CMP_STORE_MERGE_AT 32768
+#define CMP_STORE_MERGE_CHUNK 1024
 
 //  Length of a LIST cursor in bytes (received_at and id, big-endian)
 #define CMP_STORE_CURSOR_SIZE 16
@@ -52,6 +66,13 @@ void cmp_store_abort (cmp_store_t *self);
 
 //  True if the last failed write or commit ran out of map space.
 bool cmp_store_full (cmp_store_t *self);
+
+//  Change the merge thresholds (for tests).
+void
+cmp_store_set_merge (cmp_store_t *self, size_t merge_at, size_t merge_chunk);
+
+//  Refs not merged into the refs index yet.
+size_t cmp_store_refs_pending (cmp_store_t *self);
 
 //  Double the map size, up to map_max. Only outside a transaction.
 int cmp_store_grow (cmp_store_t *self) CMP_MUSTCHECK;
@@ -117,10 +138,10 @@ int cmp_store_events (cmp_store_t *self,
                       size_t limit,
                       zlistx_t *events) CMP_MUSTCHECK;
 
-//  Last event sequence number committed or reserved, 0 if none.
+//  Last event sequence number committed, 0 if none.
 uint64_t cmp_store_last_seq (cmp_store_t *self);
 
-//  Number of complaints stored.
+//  Number of complaints committed.
 uint64_t cmp_store_count (cmp_store_t *self);
 
 //  Current map size in bytes.

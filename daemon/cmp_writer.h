@@ -1,0 +1,57 @@
+/*  =========================================================================
+    cmp_writer - the thread that registers batches and commits them
+
+    An fsync'd LMDB commit blocks for milliseconds. The writer does the
+    registration and the commit in its own thread (a zactor), so that the
+    event loop goes on receiving, checking and answering while the disk
+    syncs. It owns no state of its own: the batch, the store and the intake
+    are lent to it for the length of one command.
+
+    Command API (on the actor's pipe, zsock_send picture in brackets):
+
+        WRITE [sp] batch    Register every request of the batch in one write
+                            transaction and commit it. Replies [i] with
+                            CMP_WRITER_COMMITTED, CMP_WRITER_FULL (the map
+                            is full: nothing was stored; grow it and send
+                            the batch again) or CMP_WRITER_FAILED (storage
+                            failure: nothing may be acknowledged).
+        $TERM               Ends the actor (zactor_destroy sends it).
+
+    The caller must not touch the batch, and must not write to the store,
+    between WRITE and its reply.
+    =========================================================================
+*/
+
+#ifndef CMP_WRITER_H_INCLUDED
+#define CMP_WRITER_H_INCLUDED
+
+#define CMP_WRITER_COMMITTED 0
+#define CMP_WRITER_FULL 1
+#define CMP_WRITER_FAILED 2
+
+//  One request of a batch
+typedef struct
+{
+    zmsg_t *envelope;     //  Routing frames, returned with the reply
+    cmp_proto_t *request; //  The checked SUBMIT
+    cmp_proto_t *reply;   //  SUBMITTED or ERROR, set by the writer
+    zchunk_t *event;      //  Stored event to publish, or NULL
+} cmp_writer_item_t;
+
+//  A batch of requests for one transaction
+typedef struct
+{
+    cmp_store_t *store;       //  Store to write
+    cmp_intake_t *intake;     //  Registration rules
+    cmp_writer_item_t *items; //  Requests, in arrival order
+    size_t size;              //  Items used
+    int64_t now;              //  Registration time, the same on retries
+} cmp_writer_batch_t;
+
+//  Start the writer thread.
+zactor_t *cmp_writer_new (void);
+
+//  The actor body, for zactor_new.
+void cmp_writer_actor (zsock_t *pipe, void *args);
+
+#endif
