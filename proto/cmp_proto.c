@@ -296,6 +296,29 @@ s_proto_destroy (void **item)
     cmp_proto_destroy ((cmp_proto_t **) item);
 }
 
+//  The item and raw lists are made on first use: most messages have none
+static zlistx_t *
+s_items (cmp_proto_t *self)
+{
+    if (!self->items) {
+        self->items = zlistx_new ();
+        assert (self->items);
+        zlistx_set_destructor (self->items, s_proto_destroy);
+    }
+    return self->items;
+}
+
+static zlistx_t *
+s_raws (cmp_proto_t *self)
+{
+    if (!self->raws) {
+        self->raws = zlistx_new ();
+        assert (self->raws);
+        zlistx_set_destructor (self->raws, s_chunk_destroy);
+    }
+    return self->raws;
+}
+
 //  --------------------------------------------------------------------------
 //  Create a new empty message
 
@@ -305,12 +328,6 @@ cmp_proto_new (int id)
     cmp_proto_t *self = (cmp_proto_t *) zmalloc (sizeof (cmp_proto_t));
     assert (self);
     self->id = id;
-    self->items = zlistx_new ();
-    assert (self->items);
-    zlistx_set_destructor (self->items, s_proto_destroy);
-    self->raws = zlistx_new ();
-    assert (self->raws);
-    zlistx_set_destructor (self->raws, s_chunk_destroy);
     return self;
 }
 
@@ -688,7 +705,7 @@ s_decode_field (cmp_proto_t *self,
                                     "%s: expected map, got %s", item_path,
                                     s_type_name (item->type));
                 cmp_proto_t *child = cmp_proto_new (field->slot);
-                zlistx_add_end (self->items, child);
+                zlistx_add_end (s_items (self), child);
                 if (s_decode_map (child, field->schema, item, item_path, fault))
                     return -1;
             }
@@ -1004,7 +1021,8 @@ s_encode_field (cmp_proto_t *self,
         }
         case K_MAP: s_encode_map (self, field->schema, buffer, packer); break;
         case K_RECORD: {
-            zchunk_t *raw = (zchunk_t *) zlistx_first (self->raws);
+            zchunk_t *raw =
+              self->raws ? (zchunk_t *) zlistx_first (self->raws) : NULL;
             if (raw)
                 msgpack_sbuffer_write (buffer, (const char *) zchunk_data (raw),
                                        zchunk_size (raw));
@@ -1013,7 +1031,7 @@ s_encode_field (cmp_proto_t *self,
             break;
         }
         case K_ITEMS:
-            if (zlistx_size (self->raws)) {
+            if (self->raws && zlistx_size (self->raws)) {
                 msgpack_pack_array (packer, zlistx_size (self->raws));
                 for (zchunk_t *raw = (zchunk_t *) zlistx_first (self->raws);
                      raw; raw = (zchunk_t *) zlistx_next (self->raws))
@@ -1021,10 +1039,10 @@ s_encode_field (cmp_proto_t *self,
                                            (const char *) zchunk_data (raw),
                                            zchunk_size (raw));
             } else {
-                msgpack_pack_array (packer, zlistx_size (self->items));
-                for (cmp_proto_t *item =
-                       (cmp_proto_t *) zlistx_first (self->items);
-                     item; item = (cmp_proto_t *) zlistx_next (self->items))
+                zlistx_t *items = s_items (self);
+                msgpack_pack_array (packer, zlistx_size (items));
+                for (cmp_proto_t *item = (cmp_proto_t *) zlistx_first (items);
+                     item; item = (cmp_proto_t *) zlistx_next (items))
                     s_encode_map (item, field->schema, buffer, packer);
             }
             break;
@@ -1064,7 +1082,7 @@ cmp_proto_encode (cmp_proto_t *self)
     msgpack_pack_uint8 (&packer, CMP_PROTO_VERSION);
     s_pack_string (&packer, message->name);
     msgpack_pack_uint64 (&packer, self->request_id);
-    zchunk_t *raw = (zchunk_t *) zlistx_first (self->raws);
+    zchunk_t *raw = self->raws ? (zchunk_t *) zlistx_first (self->raws) : NULL;
     if (self->id == CMP_PROTO_EVENT && raw)
         msgpack_sbuffer_write (&buffer, (const char *) zchunk_data (raw),
                                zchunk_size (raw));
@@ -1326,7 +1344,7 @@ zlistx_t *
 cmp_proto_items (cmp_proto_t *self)
 {
     assert (self);
-    return self->items;
+    return s_items (self);
 }
 
 void
@@ -1334,7 +1352,7 @@ cmp_proto_add_raw (cmp_proto_t *self, zchunk_t **chunk_p)
 {
     assert (self);
     assert (chunk_p && *chunk_p);
-    zlistx_add_end (self->raws, *chunk_p);
+    zlistx_add_end (s_raws (self), *chunk_p);
     *chunk_p = NULL;
 }
 
