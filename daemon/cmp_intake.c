@@ -391,7 +391,9 @@ cmp_intake_register (cmp_intake_t *self,
     *event_p = NULL;
     const char *channel = cmp_proto_channel (submit);
     const char *ref = cmp_proto_ref (submit);
-    uint64_t known = cmp_store_ref_find (store, channel, ref);
+    uint64_t known;
+    if (cmp_store_ref_find (store, channel, ref, &known))
+        return -1;
     if (known)
         return s_repeat (store, submit, known, reply_p);
 

@@ -50,6 +50,8 @@ struct _cmp_server_t
     cmp_writer_batch_t *gathering; //  Batch the loop adds requests to
     cmp_writer_batch_t *writing;   //  Batch the writer has, or NULL
     bool paused;                   //  Intake reader off: both batches are full
+    int64_t write_started; //  When the writer got its batch, monotonic ms
+    int64_t watchdog;      //  Watchdog interval in ms, 0 if off
 };
 
 int64_t
@@ -249,6 +251,7 @@ s_batch_dispatch (cmp_server_t *self)
         return;
     self->writing = self->gathering;
     self->writing->now = cmp_clock_now ();
+    self->write_started = zclock_mono ();
     self->gathering = self->writing == &self->batches[0] ? &self->batches[1]
                                                          : &self->batches[0];
     zsock_send (self->writer, "sp", "WRITE", self->writing);
@@ -262,10 +265,13 @@ s_batch_done (cmp_server_t *self, int result)
     cmp_writer_batch_t *batch = self->writing;
     assert (batch);
     if (result == CMP_WRITER_FULL && cmp_store_grow (self->store) == 0) {
+        self->write_started = zclock_mono ();
         zsock_send (self->writer, "sp", "WRITE", batch);
         return 0;
     }
-    if (result == CMP_WRITER_FAILED) {
+    //  Full at store/map_max: refused with 507. Anything else is fatal.
+    if (result != CMP_WRITER_COMMITTED
+        && !(result == CMP_WRITER_FULL && cmp_store_at_limit (self->store))) {
         zsys_error ("storage failure: stopping without acknowledging the "
                     "%zu requests in hand",
                     batch->size);
@@ -642,7 +648,16 @@ s_handle_cron (zloop_t *loop, int timer_id, void *argument)
 {
     (void) loop;
     (void) timer_id;
-    (void) argument;
+    cmp_server_t *self = (cmp_server_t *) argument;
+    //  A commit that hangs (a stuck disk) must not look alive: keep quiet
+    //  and let the service manager restart us
+    if (self->writing && self->watchdog
+        && zclock_mono () - self->write_started > self->watchdog) {
+        zsys_warning ("a commit has been running for %" PRId64
+                      " ms; not telling the watchdog we are alive",
+                      zclock_mono () - self->write_started);
+        return 0;
+    }
     cmp_sd_notify ("WATCHDOG=1");
     return 0;
 }
@@ -726,6 +741,7 @@ cmp_server_new (cmp_config_t **config_p)
     zmq_pollitem_t item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
     zloop_poller (self->loop, &item, s_handle_signal, self);
     uint64_t watchdog = cmp_sd_watchdog_usec ();
+    self->watchdog = (int64_t) (watchdog / 1000);
     size_t interval = watchdog ? (size_t) (watchdog / 2000) : 1000;
     zloop_timer (self->loop, interval ? interval : 1, 0, s_handle_cron, self);
     return self;

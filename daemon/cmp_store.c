@@ -72,11 +72,18 @@ s_get_u64 (const byte *source)
     return value;
 }
 
+//  True in the thread that has the write transaction open, between
+//  cmp_store_begin and its commit or abort
+static __thread bool s_writing;
+
 //  Log an LMDB failure once, at this boundary, and remember it
 static int
 s_failed (cmp_store_t *self, int rc, const char *what)
 {
-    self->rc = rc;
+    //  Only the thread that writes records the failure: cmp_store_full
+    //  reads it there, while another thread may be reading
+    if (s_writing)
+        self->rc = rc;
     if (rc == MDB_MAP_FULL)
         zsys_info ("cmp_store: %s: map of %zu bytes is full", what,
                    self->map_size);
@@ -84,10 +91,6 @@ s_failed (cmp_store_t *self, int rc, const char *what)
         zsys_error ("cmp_store: %s: %s", what, mdb_strerror (rc));
     return -1;
 }
-
-//  True in the thread that has the write transaction open, between
-//  cmp_store_begin and its commit or abort
-static __thread bool s_writing;
 
 //  The transaction reads use: the write transaction in the thread that
 //  holds it (so that a batch sees its own changes), else the read one.
@@ -227,6 +230,18 @@ s_open_dbs (cmp_store_t *self)
     } else if (rc) {
         s_failed (self, rc, "mdb_get (schema)");
         goto txn_abort;
+    } else if (data.mv_size == 8 && s_get_u64 ((byte *) data.mv_data) == 1) {
+        //  Version 1 had no refs_log: its refs index is complete as it is
+        byte version[8];
+        s_put_u64 (version, CMP_STORE_SCHEMA);
+        MDB_val upgraded = {8, version};
+        rc = mdb_put (txn, self->meta, &key, &upgraded, 0);
+        if (rc) {
+            s_failed (self, rc, "mdb_put (schema)");
+            goto txn_abort;
+        }
+        zsys_notice ("cmp_store: store upgraded from schema 1 to %d",
+                     CMP_STORE_SCHEMA);
     } else if (data.mv_size != 8
                || s_get_u64 ((byte *) data.mv_data) != CMP_STORE_SCHEMA) {
         zsys_error ("cmp_store: schema version %" PRIu64
@@ -351,6 +366,7 @@ cmp_store_begin (cmp_store_t *self)
     int rc = mdb_txn_begin (self->env, NULL, 0, &self->write);
     if (rc) {
         self->write = NULL;
+        self->rc = rc;
         return s_failed (self, rc, "mdb_txn_begin");
     }
     self->rc = 0;
@@ -410,8 +426,13 @@ s_merge_step (cmp_store_t *self)
     }
     if (!self->merging)
         return 0;
+    //  Merge at least twice what this transaction added, so that a round
+    //  ends however fast refs arrive
+    size_t chunk = self->merge_chunk;
+    if (chunk < 2 * zlistx_size (self->added))
+        chunk = 2 * zlistx_size (self->added);
     for (const char *text = (const char *) zlistx_first (self->merging);
-         text && self->merged < self->merge_chunk;
+         text && self->merged < chunk;
          text = (const char *) zlistx_next (self->merging)) {
         uint64_t *id = (uint64_t *) zhashx_lookup (self->pending, text);
         assert (id);
@@ -491,6 +512,7 @@ cmp_store_commit (cmp_store_t *self)
     s_writing = false;
     if (rc) {
         s_rollback (self);
+        self->rc = rc;
         return s_failed (self, rc, "mdb_txn_commit");
     }
     s_merge_done (self);
@@ -510,6 +532,13 @@ cmp_store_abort (cmp_store_t *self)
         s_writing = false;
         s_rollback (self);
     }
+}
+
+bool
+cmp_store_at_limit (cmp_store_t *self)
+{
+    assert (self);
+    return self->map_max && self->map_size >= self->map_max;
 }
 
 bool
@@ -566,29 +595,35 @@ s_ref_key (const char *channel, const char *ref, byte *key, size_t key_max)
     return size;
 }
 
-uint64_t
-cmp_store_ref_find (cmp_store_t *self, const char *channel, const char *ref)
+int
+cmp_store_ref_find (cmp_store_t *self,
+                    const char *channel,
+                    const char *ref,
+                    uint64_t *id)
 {
     assert (self);
+    *id = 0;
     //  Recent refs are in memory (and refs_log); older ones in refs
     char text[512];
     s_pending_key (channel, ref, text);
     uint64_t *pending = (uint64_t *) zhashx_lookup (self->pending, text);
-    if (pending)
-        return *pending;
+    if (pending) {
+        *id = *pending;
+        return 0;
+    }
     byte buffer[511];
     MDB_val key = {s_ref_key (channel, ref, buffer, sizeof (buffer)), buffer};
     MDB_val data;
     MDB_txn *txn = s_reader (self);
     if (!txn)
-        return 0;
+        return -1;
     int rc = mdb_get (txn, self->refs, &key, &data);
-    uint64_t id =
-      rc == 0 && data.mv_size == 8 ? s_get_u64 ((byte *) data.mv_data) : 0;
-    if (rc && rc != MDB_NOTFOUND)
-        s_failed (self, rc, "mdb_get (refs)");
+    if (rc == 0 && data.mv_size == 8)
+        *id = s_get_u64 ((byte *) data.mv_data);
     s_reader_done (self, txn);
-    return id;
+    if (rc && rc != MDB_NOTFOUND)
+        return s_failed (self, rc, "mdb_get (refs)");
+    return 0;
 }
 
 //  Highest per-day counter already used for day (YYYYMMDD), from the index
@@ -939,6 +974,16 @@ s_chunk_destroy (void **item)
     zchunk_destroy ((zchunk_t **) item);
 }
 
+//  Look a ref up, asserting that the store could be read
+static uint64_t
+s_test_ref (cmp_store_t *self, const char *channel, const char *ref)
+{
+    uint64_t id;
+    int rc = cmp_store_ref_find (self, channel, ref, &id);
+    assert (rc == 0);
+    return id;
+}
+
 void
 cmp_store_test (bool verbose)
 {
@@ -973,7 +1018,7 @@ cmp_store_test (bool verbose)
         for (int index = 0; index < 200 && !failed; index++) {
             char ref[32];
             snprintf (ref, sizeof (ref), "ref-%d", index);
-            assert (cmp_store_ref_find (self, "web", ref) == 0);
+            assert (s_test_ref (self, "web", ref) == 0);
             uint64_t id =
               cmp_store_next_id (self, base + index, number, sizeof (number));
             failed =
@@ -995,9 +1040,9 @@ cmp_store_test (bool verbose)
     zchunk_destroy (&record);
 
     //  Lookups by ref, number and id
-    assert (cmp_store_ref_find (self, "phone", "ref-0") == 1);
-    assert (cmp_store_ref_find (self, "web", "ref-1") == 2);
-    assert (cmp_store_ref_find (self, "web", "ref-0") == 0);
+    assert (s_test_ref (self, "phone", "ref-0") == 1);
+    assert (s_test_ref (self, "web", "ref-1") == 2);
+    assert (s_test_ref (self, "web", "ref-0") == 0);
     uint64_t id = cmp_store_number_find (self, number);
     assert (id == 200);
     record = cmp_store_complaint (self, 200);
@@ -1045,10 +1090,10 @@ cmp_store_test (bool verbose)
             rc = cmp_store_complaint_put (self, extra, extra_number, "email",
                                           ref, base + 500, small);
             assert (rc == 0);
-            assert (cmp_store_ref_find (self, "email", ref) == extra);
+            assert (s_test_ref (self, "email", ref) == extra);
             zchunk_destroy (&small);
             cmp_store_abort (self);
-            assert (cmp_store_ref_find (self, "email", ref) == 0);
+            assert (s_test_ref (self, "email", ref) == 0);
             continue;
         }
         rc = cmp_store_commit (self);
@@ -1056,7 +1101,7 @@ cmp_store_test (bool verbose)
         for (int index = 0; index < 200; index += 7) {
             char ref[32];
             snprintf (ref, sizeof (ref), "ref-%d", index);
-            assert (cmp_store_ref_find (self, index % 2 ? "web" : "phone", ref)
+            assert (s_test_ref (self, index % 2 ? "web" : "phone", ref)
                     == (uint64_t) index + 1);
         }
     }
@@ -1077,8 +1122,8 @@ cmp_store_test (bool verbose)
     assert (cmp_store_count (self) == 200);
     assert (cmp_store_last_seq (self) == 200);
     assert (cmp_store_refs_pending (self) == 0);
-    assert (cmp_store_ref_find (self, "web", "ref-199") == 200);
-    assert (cmp_store_ref_find (self, "phone", "ref-198") == 199);
+    assert (s_test_ref (self, "web", "ref-199") == 200);
+    assert (s_test_ref (self, "phone", "ref-198") == 199);
     rc = cmp_store_begin (self);
     assert (rc == 0);
     char again[24];
@@ -1095,11 +1140,38 @@ cmp_store_test (bool verbose)
     rc = cmp_store_commit (self);
     assert (rc == 0);
     cmp_store_destroy (&self);
-    self = cmp_store_new (path, 64 * 1024, 0);
+    self = cmp_store_new (path, 4 * 1024 * 1024, 0);
     assert (self);
     assert (cmp_store_refs_pending (self) == 1);
-    assert (cmp_store_ref_find (self, "letter", "late-1") == 201);
-    assert (cmp_store_ref_find (self, "web", "ref-1") == 2);
+    assert (s_test_ref (self, "letter", "late-1") == 201);
+    assert (s_test_ref (self, "web", "ref-1") == 2);
+
+    //  Pending refs stay bounded however fast they arrive: each commit
+    //  merges at least twice what it added
+    cmp_store_set_merge (self, 10, 1);
+    size_t most = 0;
+    for (int round = 0; round < 12; round++) {
+        rc = cmp_store_begin (self);
+        assert (rc == 0);
+        for (int index = 0; index < 30; index++) {
+            char ref[32];
+            snprintf (ref, sizeof (ref), "burst-%d-%d", round, index);
+            uint64_t next =
+              cmp_store_next_id (self, base + 2000, number, sizeof (number));
+            zchunk_t *tiny = zchunk_new ("t", 1);
+            rc = cmp_store_complaint_put (self, next, number, "web", ref,
+                                          base + 2000, tiny);
+            assert (rc == 0);
+            zchunk_destroy (&tiny);
+        }
+        rc = cmp_store_commit (self);
+        assert (rc == 0);
+        if (cmp_store_refs_pending (self) > most)
+            most = cmp_store_refs_pending (self);
+    }
+    assert (most < 100);
+    assert (s_test_ref (self, "web", "burst-0-0") == 202);
+    assert (s_test_ref (self, "web", "burst-11-29") == 202 + 12 * 30 - 1);
     cmp_store_destroy (&self);
 
     zdir_t *dir = zdir_new (path, NULL);

@@ -32,7 +32,7 @@
 #ifndef CMP_STORE_H_INCLUDED
 #define CMP_STORE_H_INCLUDED
 
-#define CMP_STORE_SCHEMA 1
+#define CMP_STORE_SCHEMA 2
 
 //  Refs arrive in random key order, and inserting each into the refs
 //  index would dirty a page of it per complaint. New refs are appended to
@@ -64,6 +64,9 @@ int cmp_store_commit (cmp_store_t *self) CMP_MUSTCHECK;
 //  Abandon the write transaction and roll back in-memory counters.
 void cmp_store_abort (cmp_store_t *self);
 
+//  True if the map is at store/map_max and cannot grow.
+bool cmp_store_at_limit (cmp_store_t *self);
+
 //  True if the last failed write or commit ran out of map space.
 bool cmp_store_full (cmp_store_t *self);
 
@@ -80,9 +83,13 @@ int cmp_store_grow (cmp_store_t *self) CMP_MUSTCHECK;
 //  ---------------------------------------------------------------------
 //  Inside the write transaction
 
-//  The id registered under (channel, ref), or 0.
-uint64_t
-cmp_store_ref_find (cmp_store_t *self, const char *channel, const char *ref);
+//  Set *id to the complaint registered under (channel, ref), or 0 if none.
+//  Returns -1 if the store could not be read. Neither part may hold
+//  control characters.
+int cmp_store_ref_find (cmp_store_t *self,
+                        const char *channel,
+                        const char *ref,
+                        uint64_t *id) CMP_MUSTCHECK;
 
 //  Reserve the next complaint id and the next number for a complaint
 //  registered at time (ms). The number is written into number (at least

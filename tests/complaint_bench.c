@@ -294,7 +294,8 @@ s_lmdb_batch (cmp_store_t *store,
             char ref[32];
             s_ref (ref, sizeof (ref), run, 0, first + index);
             //  Refs are unique: a hit would be a broken store
-            if (cmp_store_ref_find (store, CHANNEL, ref)) {
+            uint64_t known;
+            if (cmp_store_ref_find (store, CHANNEL, ref, &known) || known) {
                 fprintf (stderr, "E: ref %s found before it was stored\n", ref);
                 cmp_store_abort (store);
                 return -1;
