@@ -22,8 +22,7 @@ BUILD      ?= build
 # Debian 12 packages the build needs, and those the tests need on top
 DEB_BUILD  = gcc make pkg-config libczmq-dev libzmq3-dev liblmdb-dev \
              libmsgpack-dev libjansson-dev libsystemd-dev
-DEB_TEST   = clang clang-format python3 python3-zmq python3-msgpack systemd valgrind \
-             libclang-rt-14-dev
+DEB_TEST   = clang clang-format python3 python3-zmq python3-msgpack systemd valgrind
 
 PKGS       = libczmq libzmq lmdb msgpack jansson
 
