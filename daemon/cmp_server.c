@@ -228,19 +228,17 @@ s_batch_clear (cmp_writer_batch_t *batch)
         cmp_proto_destroy (&item->request);
         cmp_proto_destroy (&item->reply);
         zchunk_destroy (&item->event);
+        zframe_destroy (&item->reply_frame);
+        zframe_destroy (&item->event_frame);
     }
     batch->size = 0;
 }
 
 static void
-s_publish (cmp_server_t *self, zchunk_t **event_p)
+s_publish (cmp_server_t *self, zframe_t **body_p)
 {
-    cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
-    cmp_proto_add_raw (event, event_p);
-    zframe_t *body = cmp_proto_encode (event);
     zstr_sendm (self->events_socket, CMP_TOPIC_CREATED);
-    zframe_send (&body, self->events_socket, 0);
-    cmp_proto_destroy (&event);
+    zframe_send (body_p, self->events_socket, 0);
 }
 
 //  Hand the gathered batch to the writer, if it is idle and there is one
@@ -280,9 +278,10 @@ s_batch_done (cmp_server_t *self, int result)
     }
     for (size_t index = 0; index < batch->size; index++) {
         cmp_writer_item_t *item = &batch->items[index];
-        if (result == CMP_WRITER_COMMITTED)
-            s_send (self->intake_socket, &item->envelope, &item->reply);
-        else
+        if (result == CMP_WRITER_COMMITTED) {
+            zmsg_append (item->envelope, &item->reply_frame);
+            zmsg_send (&item->envelope, self->intake_socket);
+        } else
             s_send_error (self, self->intake_socket, &item->envelope,
                           cmp_proto_request_id (item->request),
                           CMP_STATUS_STORAGE_FULL, NULL,
@@ -291,8 +290,8 @@ s_batch_done (cmp_server_t *self, int result)
     }
     //  Events go out in sequence order, after every reply
     for (size_t index = 0; index < batch->size; index++)
-        if (batch->items[index].event)
-            s_publish (self, &batch->items[index].event);
+        if (batch->items[index].event_frame)
+            s_publish (self, &batch->items[index].event_frame);
     s_batch_clear (batch);
     self->writing = NULL;
     return 0;
@@ -356,10 +355,9 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
                 cmp_proto_destroy (&request);
             } else {
                 cmp_writer_item_t *item = &batch->items[batch->size++];
+                memset (item, 0, sizeof (*item));
                 item->envelope = msg;
                 item->request = request;
-                item->reply = NULL;
-                item->event = NULL;
             }
             continue;
         }

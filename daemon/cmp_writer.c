@@ -30,8 +30,22 @@ s_write (cmp_writer_batch_t *batch)
                                &item->reply, &item->event)
           == 0;
     }
-    if (stored && cmp_store_commit (batch->store) == 0)
+    if (stored && cmp_store_commit (batch->store) == 0) {
+        //  Encode here, so that the event loop only has to send
+        for (size_t index = 0; index < batch->size; index++) {
+            cmp_writer_item_t *item = &batch->items[index];
+            item->reply_frame = cmp_proto_encode (item->reply);
+            cmp_proto_destroy (&item->reply);
+            cmp_proto_destroy (&item->request);
+            if (item->event) {
+                cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
+                cmp_proto_add_raw (event, &item->event);
+                item->event_frame = cmp_proto_encode (event);
+                cmp_proto_destroy (&event);
+            }
+        }
         return CMP_WRITER_COMMITTED;
+    }
     cmp_store_abort (batch->store);
     s_reset (batch);
     return cmp_store_full (batch->store) ? CMP_WRITER_FULL : CMP_WRITER_FAILED;

@@ -11,7 +11,9 @@
 
         WRITE [sp] batch    Register every request of the batch in one write
                             transaction and commit it. Replies [i] with
-                            CMP_WRITER_COMMITTED, CMP_WRITER_FULL (the map
+                            CMP_WRITER_COMMITTED (each item then holds its
+                            encoded reply and event, and no longer its
+                            request), CMP_WRITER_FULL (the map
                             is full: nothing was stored; grow it and send
                             the batch again) or CMP_WRITER_FAILED (storage
                             failure: nothing may be acknowledged).
@@ -32,10 +34,12 @@
 //  One request of a batch
 typedef struct
 {
-    zmsg_t *envelope;     //  Routing frames, returned with the reply
-    cmp_proto_t *request; //  The checked SUBMIT
-    cmp_proto_t *reply;   //  SUBMITTED or ERROR, set by the writer
-    zchunk_t *event;      //  Stored event to publish, or NULL
+    zmsg_t *envelope;      //  Routing frames, returned with the reply
+    cmp_proto_t *request;  //  The checked SUBMIT
+    cmp_proto_t *reply;    //  SUBMITTED or ERROR, set by the writer
+    zchunk_t *event;       //  Stored event to publish, or NULL
+    zframe_t *reply_frame; //  After commit: the encoded reply
+    zframe_t *event_frame; //  After commit: the EVENT body, or NULL
 } cmp_writer_item_t;
 
 //  A batch of requests for one transaction
