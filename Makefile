@@ -118,6 +118,12 @@ $(BUILD)/cmp_selftest: $(BUILD)/tests/cmp_selftest.o $(DAEMON_OBJ) $(BUILD)/libc
 $(BUILD)/complaint_bench: $(BUILD)/tests/complaint_bench.o $(DAEMON_OBJ) $(BUILD)/libcomplaint.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
+# Disk-fault injection for the fail-stop test (LD_PRELOAD), built without
+# sanitizers so that it can be preloaded into any build
+$(BUILD)/libcmp_fault.so: tests/cmp_fault.c
+	@mkdir -p $(BUILD)
+	$(CC) -D_GNU_SOURCE $(WARNINGS) -O2 -fPIC -shared $< -o $@ -ldl
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Start the daemon in the foreground on its embedded defaults: the store in
@@ -140,7 +146,7 @@ selftest: $(BUILD)/cmp_selftest
 	@test -z "$$(ls -A tests/selftest-rw)" || \
 	    { echo "tests/selftest-rw is not empty:"; ls -A tests/selftest-rw; exit 1; }
 
-integration: $(BUILD)/complaintd $(BUILD)/complaintctl
+integration: $(BUILD)/complaintd $(BUILD)/complaintctl $(BUILD)/libcmp_fault.so
 	COMPLAINTD_BUILD=$(BUILD) /usr/bin/python3 tests/integration/run.py
 
 check-config-doc: $(BUILD)/complaintd
