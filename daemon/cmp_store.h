@@ -40,7 +40,7 @@
 //  are merged into refs in key order, CMP_STORE_MERGE_CHUNK per commit.
 //  Memory stays bounded by the first figure, whatever the store holds.
 #define CMP_STORE_MERGE_AT 32768
-#define CMP_STORE_MERGE_CHUNK 1024
+#define CMP_STORE_MERGE_CHUNK 256
 
 //  Length of a LIST cursor in bytes (received_at and id, big-endian)
 #define CMP_STORE_CURSOR_SIZE 16
