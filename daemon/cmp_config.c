@@ -207,17 +207,35 @@ cmp_config_set (cmp_config_t *self, const char *key, const char *value)
     return 0;
 }
 
-void
-cmp_config_keep_overrides (cmp_config_t *self, cmp_config_t *source)
+int
+cmp_config_take_over (cmp_config_t *self, cmp_config_t *running)
 {
     assert (self);
-    assert (source);
-    for (const char *value = (const char *) zhashx_first (source->overrides);
-         value; value = (const char *) zhashx_next (source->overrides)) {
-        const char *key = (const char *) zhashx_cursor (source->overrides);
+    assert (running);
+    //  The command line still wins over the file
+    for (const char *value = (const char *) zhashx_first (running->overrides);
+         value; value = (const char *) zhashx_next (running->overrides)) {
+        const char *key = (const char *) zhashx_cursor (running->overrides);
         zhashx_update (self->values, key, (void *) value);
         zhashx_update (self->overrides, key, (void *) value);
     }
+    //  Keys that cannot change while running keep their running values,
+    //  so that the configuration says what runs, and a later reload
+    //  reports the same pending change again
+    int held = 0;
+    for (int index = 0; s_keys[index].key; index++) {
+        const char *key = s_keys[index].key;
+        const char *now = cmp_config_string (running, key);
+        if (s_keys[index].reloadable
+            || streq (now, cmp_config_string (self, key)))
+            continue;
+        zsys_warning ("%s changed from \"%s\" to \"%s\"; it takes effect "
+                      "only at restart",
+                      key, now, cmp_config_string (self, key));
+        zhashx_update (self->values, key, (void *) now);
+        held++;
+    }
+    return held;
 }
 
 //  Walk the tree: every leaf must be a known key with a valid value
@@ -334,25 +352,6 @@ cmp_config_filename (cmp_config_t *self)
     return self->filename;
 }
 
-int
-cmp_config_unreloadable_changes (cmp_config_t *self, cmp_config_t *other)
-{
-    int changes = 0;
-    for (int index = 0; s_keys[index].key; index++) {
-        const char *key = s_keys[index].key;
-        if (!s_keys[index].reloadable
-            && !streq (cmp_config_string (self, key),
-                       cmp_config_string (other, key))) {
-            zsys_warning ("%s changed from \"%s\" to \"%s\"; it takes effect "
-                          "only at restart",
-                          key, cmp_config_string (self, key),
-                          cmp_config_string (other, key));
-            changes++;
-        }
-    }
-    return changes;
-}
-
 void
 cmp_config_print_keys (FILE *file)
 {
@@ -412,11 +411,16 @@ cmp_config_test (bool verbose)
     assert (cmp_config_number (self, "store/map_size") == 2LL << 30);
     assert (streq (cmp_config_filename (self), path));
 
-    //  A reload that changes a fixed key is reported
+    //  A reload: the command line still wins, a fixed key keeps its
+    //  running value (and is reported), a reloadable key takes the new one
     cmp_config_t *other = cmp_config_new ();
-    rc = cmp_config_set (other, "store/path", "/tmp/x");
+    rc = cmp_config_set (other, "limits/tags", "7");
     assert (rc == 0);
-    assert (cmp_config_unreloadable_changes (self, other) == 1);
+    assert (cmp_config_take_over (other, self) == 1);
+    assert (streq (cmp_config_string (other, "store/path"), "/tmp/x"));
+    assert (cmp_config_number (other, "store/map_size") == 2LL << 30);
+    assert (cmp_config_number (other, "limits/tags") == 7);
+    assert (cmp_config_number (other, "server/batch_max") == 512);
     cmp_config_destroy (&other);
 
     //  Every error in a file is reported

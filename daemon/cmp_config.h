@@ -28,10 +28,6 @@ int cmp_config_set (cmp_config_t *self,
                     const char *key,
                     const char *value) CMP_MUSTCHECK;
 
-//  Apply the keys set with cmp_config_set on source (the command line) to
-//  this configuration, so that a reload keeps them.
-void cmp_config_keep_overrides (cmp_config_t *self, cmp_config_t *source);
-
 //  Values. The key must be in the table (a programmer error otherwise).
 //  Strings are valid while the configuration lives.
 const char *cmp_config_string (cmp_config_t *self, const char *key);
@@ -41,9 +37,11 @@ bool cmp_config_bool (cmp_config_t *self, const char *key);
 //  The file the configuration was loaded from, or NULL for defaults only.
 const char *cmp_config_filename (cmp_config_t *self);
 
-//  Compare with a newly loaded configuration: log each changed key that
-//  cannot be reloaded and return how many there are.
-int cmp_config_unreloadable_changes (cmp_config_t *self, cmp_config_t *other);
+//  Make this freshly loaded configuration take over from the running one
+//  at a reload: keys set on the command line keep their values, and so do
+//  keys that cannot be reloaded (each change is logged, to take effect at
+//  restart). Returns how many such changes were held back.
+int cmp_config_take_over (cmp_config_t *self, cmp_config_t *running);
 
 //  Print every key with its default and documentation, one per line.
 void cmp_config_print_keys (FILE *file);

@@ -606,14 +606,7 @@ s_reload (cmp_server_t *self)
                       "running configuration stays");
         cmp_config_destroy (&fresh);
     } else {
-        //  The command line (--data, -v) still wins over the file
-        cmp_config_keep_overrides (fresh, self->config);
-        cmp_config_unreloadable_changes (self->config, fresh);
-        //  Fixed keys keep their running values
-        int rc = cmp_config_set (
-          fresh, "limits/max_request",
-          cmp_config_string (self->config, "limits/max_request"));
-        assert (rc == 0);
+        cmp_config_take_over (fresh, self->config);
         cmp_config_destroy (&self->config);
         self->config = fresh;
         s_configure (self);
