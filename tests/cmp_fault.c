@@ -3,8 +3,10 @@
 
     Loaded with LD_PRELOAD. While the file named by CMP_FAULT_TRIGGER
     exists, fdatasync and fsync fail with EIO, as a failing disk makes
-    them; LMDB then refuses the commit. Nothing of LMDB or ZeroMQ is
-    replaced: the daemon runs its own code against a real error.
+    them; LMDB then refuses the commit. While the file named by
+    CMP_FAULT_HANG exists, they block instead, as a stuck disk makes them.
+    Nothing of LMDB or ZeroMQ is replaced: the daemon runs its own code
+    against a real error.
     =========================================================================
 */
 
@@ -16,16 +18,18 @@
 typedef int (s_sync_fn) (int fd);
 
 static int
-s_failing (void)
+s_exists (const char *variable)
 {
-    const char *trigger = getenv ("CMP_FAULT_TRIGGER");
-    return trigger && access (trigger, F_OK) == 0;
+    const char *path = getenv (variable);
+    return path && access (path, F_OK) == 0;
 }
 
 static int
 s_call (const char *name, int fd)
 {
-    if (s_failing ()) {
+    while (s_exists ("CMP_FAULT_HANG"))
+        usleep (10000);
+    if (s_exists ("CMP_FAULT_TRIGGER")) {
         errno = EIO;
         return -1;
     }
