@@ -1,6 +1,7 @@
 # complaintd - build, test and install
 #
 #   make run      install what is missing, build, start complaintd here
+#                 (ARGS="-o roles/agent=NAME" passes options to it)
 #   make check    install what is missing, build, run every test
 #   make bench    print throughput and latency figures
 #
@@ -52,6 +53,7 @@ ALL_LDFLAGS  = $(LDFLAGS)
 
 LIB_SRC    = proto/cmp_proto.c client/cmp_client.c client/cmp_subscriber.c
 DAEMON_SRC = daemon/cmp_store.c daemon/cmp_config.c daemon/cmp_intake.c \
+             daemon/cmp_case.c \
              daemon/cmp_sd.c daemon/cmp_writer.c daemon/cmp_server.c
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
@@ -61,8 +63,8 @@ PROGRAMS   = $(BUILD)/complaintd $(BUILD)/complaintctl $(BUILD)/cmp_selftest \
              $(BUILD)/libcomplaint.a $(BUILD)/$(SONAME)
 
 .PHONY: all build deps deps-test run check check-asan selftest integration \
-        check-config-doc check-clang bench memcheck install uninstall clean \
-        format format-check
+        check-config-doc check-actions-doc check-clang bench memcheck install \
+        uninstall clean format format-check
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -129,14 +131,15 @@ $(BUILD)/libcmp_fault.so: tests/cmp_fault.c
 # Start the daemon in the foreground on its embedded defaults: the store in
 # ./complaintd-data, endpoints on 127.0.0.1:7470-7472
 run: all
-	./$(BUILD)/complaintd
+	./$(BUILD)/complaintd $(ARGS)
 
 # ---------------------------------------------------------------------------
 # Tests
 
 check: deps-test
 	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory selftest integration check-config-doc format-check
+	@$(MAKE) --no-print-directory selftest integration check-config-doc \
+	    check-actions-doc format-check
 	@$(MAKE) --no-print-directory check-clang
 	@$(MAKE) --no-print-directory check-asan
 
@@ -151,6 +154,10 @@ integration: $(BUILD)/complaintd $(BUILD)/complaintctl $(BUILD)/libcmp_fault.so
 
 check-config-doc: $(BUILD)/complaintd
 	sh tests/check-config-doc.sh $(BUILD)/complaintd
+
+# The transition table of proto/PROTOCOL.md is the one the code prints
+check-actions-doc: $(BUILD)/complaintd
+	BUILD=$(BUILD) sh tests/check-actions-doc.sh
 
 # The same sources under clang, warnings fatal (build only)
 check-clang:

@@ -5,8 +5,16 @@
     this file only parses arguments and prints. Exit status: 0 success,
     1 the daemon refused the request (its message is printed), 2 usage,
     3 no answer from the daemon.
+
+    The case actions (assign, propose, close, ...) are one table, s_actions:
+    each command sends one ACT. Which fields an action needs or allows is
+    the daemon's to say (it answers 422 naming the field); this tool only
+    checks the syntax of the options.
     =========================================================================
 */
+
+#include <jansson.h>
+#include <pwd.h>
 
 #include "complaint.h"
 
@@ -19,9 +27,88 @@ typedef struct
     const char *intake; //  Intake endpoint
     const char *api;    //  API endpoint
     const char *events; //  Events endpoint
+    const char *actor;  //  Who sends the requests, NULL if not known
+    bool actor_given;   //  --actor or $COMPLAINT_ACTOR named the actor
     bool json;          //  Print JSON
     int timeout;        //  Call timeout, ms
 } s_options_t;
+
+//  The case actions: one command per ACT action, and the fields the daemon
+//  wants with it (for the usage text; the daemon checks them)
+static const struct
+{
+    const char *command; //  Command, "request-info"
+    const char *action;  //  ACT action on the wire, "request_info"
+    const char *options; //  Options it takes, besides --version
+} s_actions[] = {
+  {"triage", "triage", "--category C [--severity S] [--priority P]"},
+  {"assign", "assign", "--department D [--handler H]"},
+  {"recuse", "recuse", "--reason R"},
+  {"start", "start", "[--text T]"},
+  {"request-info", "request_info", "--text T"},
+  {"info-received", "info_received", "[--text T]"},
+  {"note", "note", "--text T"},
+  {"contact", "contact", "--direction in|out --channel C --summary S"},
+  {"propose", "propose", "--text T [--kind K] [--amount N --currency CUR]"},
+  {"approve", "approve", "[--text T]"},
+  {"reject-proposal", "reject_proposal", "--reason R"},
+  {"tell", "tell", "[--text T] [--channel C]"},
+  {"answer", "answer", "--accept [--reason R] | --reject --reason R"},
+  {"resolve", "resolve", "[--text T]"},
+  {"resolve-on-spot", "resolve_on_spot", "--text T"},
+  {"follow-up", "follow_up", "--satisfaction 1-5 [--comment T]"},
+  {"close", "close", "--reason R"},
+  {"reopen", "reopen", "--reason R"},
+  {"withdraw", "withdraw", "--reason R"},
+  {"merge", "merge", "--into NUMBER [--reason R]"},
+  {"refer", "refer", "--route R [--text T]"},
+  {"extend", "extend", "--reason R"},
+  {"archive", "archive", "[--reason R]"},
+  {NULL, NULL, NULL}};
+
+//  How an option of the action commands is given
+typedef enum
+{
+    O_TEXT,   //  --name TEXT
+    O_NUMBER, //  --name N, a non-negative integer
+    O_FLAG    //  --name alone, sets a boolean field to value
+} s_kind_t;
+
+//  The options of the action commands and the ACT field each one sets
+static const struct
+{
+    const char *name;                               //  "--department"
+    const char *field;                              //  ACT field
+    s_kind_t kind;                                  //  How it is given
+    void (*set_text) (cmp_proto_t *, const char *); //  O_TEXT
+    void (*set_number) (cmp_proto_t *, uint64_t);   //  O_NUMBER
+    void (*set_flag) (cmp_proto_t *, bool);         //  O_FLAG
+    bool value;                                     //  O_FLAG: value
+} s_act_options[] = {
+  {"--department", "department", O_TEXT, cmp_proto_set_case_department, NULL,
+   NULL, false},
+  {"--handler", "handler", O_TEXT, cmp_proto_set_handler, NULL, NULL, false},
+  {"--category", "category", O_TEXT, cmp_proto_set_category, NULL, NULL, false},
+  {"--severity", "severity", O_TEXT, cmp_proto_set_severity, NULL, NULL, false},
+  {"--priority", "priority", O_TEXT, cmp_proto_set_priority, NULL, NULL, false},
+  {"--reason", "reason", O_TEXT, cmp_proto_set_reason, NULL, NULL, false},
+  {"--text", "text", O_TEXT, cmp_proto_set_text, NULL, NULL, false},
+  {"--direction", "direction", O_TEXT, cmp_proto_set_direction, NULL, NULL,
+   false},
+  {"--channel", "channel", O_TEXT, cmp_proto_set_channel, NULL, NULL, false},
+  {"--summary", "summary", O_TEXT, cmp_proto_set_summary, NULL, NULL, false},
+  {"--kind", "kind", O_TEXT, cmp_proto_set_kind, NULL, NULL, false},
+  {"--amount", "amount", O_NUMBER, NULL, cmp_proto_set_amount, NULL, false},
+  {"--currency", "currency", O_TEXT, cmp_proto_set_currency, NULL, NULL, false},
+  {"--accept", "accepted", O_FLAG, NULL, NULL, cmp_proto_set_accepted, true},
+  {"--reject", "accepted", O_FLAG, NULL, NULL, cmp_proto_set_accepted, false},
+  {"--satisfaction", "satisfaction", O_NUMBER, NULL, cmp_proto_set_satisfaction,
+   NULL, false},
+  {"--comment", "comment", O_TEXT, cmp_proto_set_comment, NULL, NULL, false},
+  {"--into", "into", O_TEXT, cmp_proto_set_into, NULL, NULL, false},
+  {"--route", "route", O_TEXT, cmp_proto_set_route, NULL, NULL, false},
+  {"--version", "version", O_NUMBER, NULL, cmp_proto_set_version, NULL, false},
+  {NULL, NULL, O_TEXT, NULL, NULL, NULL, false}};
 
 static void
 s_usage (FILE *file)
@@ -34,12 +121,28 @@ s_usage (FILE *file)
       "         [--phone P] [--email E] [--anonymous] [--relation R]\n"
       "         [--department D] [--staff S] [--location L] [--demands TEXT]\n"
       "         [--complained-at TIME] [--attach URI]... [--tag T]...\n"
-      "  get ID|NUMBER\n"
-      "  list [--from TIME] [--to TIME] [--channel C] [--limit N]\n"
+      "  get ID\n"
+      "  history ID [--from N] [--limit N]\n"
+      "  list [--from TIME] [--to TIME] [--updated-from TIME]\n"
+      "       [--updated-to TIME] [--channel C] [--state S] [--department D]\n"
+      "       [--handler H] [--category C] [--priority P] [--limit N]\n"
       "       [--after CURSOR] [--all]\n"
+      "  count [the filters of list]\n"
       "  watch [--from SEQ] [--count N]\n"
       "  health [--intake]\n"
+      "case actions (each also takes --version N, the version the action\n"
+      "is based on; the daemon refuses it with 412 if the complaint moved "
+      "on):\n");
+    for (int index = 0; s_actions[index].command; index++)
+        fprintf (file, "  %s ID %s\n", s_actions[index].command,
+                 s_actions[index].options);
+    fprintf (
+      file,
       "global options:\n"
+      "  --actor NAME  who sends the requests (default $COMPLAINT_ACTOR or\n"
+      "                the login name); submit names an actor only when\n"
+      "                --actor or $COMPLAINT_ACTOR gives one, else it is\n"
+      "                the channel adapter's\n"
       "  --intake EP   intake endpoint (default $COMPLAINTD_INTAKE or\n"
       "                tcp://127.0.0.1:7470)\n"
       "  --api EP      API endpoint (default $COMPLAINTD_API or\n"
@@ -48,8 +151,11 @@ s_usage (FILE *file)
       "                tcp://127.0.0.1:7472)\n"
       "  --timeout MS  how long to wait for a reply (default 5000)\n"
       "  --json        print replies as JSON, one object per line\n"
+      "ID is a complaint id (42) or number (YYYYMMDD-NNNNNN).\n"
       "TIME is milliseconds since the epoch, YYYY-MM-DD or\n"
-      "YYYY-MM-DDTHH:MM[:SS] (local time).\n");
+      "YYYY-MM-DDTHH:MM[:SS] (local time).\n"
+      "--amount is in minor units (fen, cents); --satisfaction is 1 to 5.\n"
+      "Action names may also be written as on the wire (request_info).\n");
 }
 
 static const char *
@@ -94,6 +200,76 @@ s_format_time (int64_t time, char *text, size_t size)
     struct tm tm;
     localtime_r (&seconds, &tm);
     strftime (text, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+//  Time as local ISO 8601, 2026-11-23T09:14:05
+static void
+s_format_iso (int64_t time, char *text, size_t size)
+{
+    time_t seconds = (time_t) (time / 1000);
+    struct tm tm;
+    localtime_r (&seconds, &tm);
+    strftime (text, size, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+//  Parse a non-negative decimal integer; returns 0 or -1
+static int
+s_parse_uint (const char *text, uint64_t *result)
+{
+    if (!*text || strspn (text, "0123456789") != strlen (text))
+        return -1;
+    errno = 0;
+    unsigned long long value = strtoull (text, NULL, 10);
+    if (errno == ERANGE)
+        return -1;
+    *result = (uint64_t) value;
+    return 0;
+}
+
+//  Name the complaint of a GET, HISTORY or ACT: digits are an id,
+//  anything else a number. Returns 0, or -1 (message printed).
+static int
+s_set_target (cmp_proto_t *request, const char *command, const char *text)
+{
+    uint64_t id;
+    if (*text >= '0' && *text <= '9' && strchr (text, '-') == NULL) {
+        if (s_parse_uint (text, &id)) {
+            fprintf (stderr,
+                     "complaintctl: %s: \"%s\" is neither an id nor a "
+                     "number (YYYYMMDD-NNNNNN)\n",
+                     command, text);
+            return -1;
+        }
+        cmp_proto_set_complaint_id (request, id);
+    } else
+        cmp_proto_set_number (request, text);
+    return 0;
+}
+
+//  Print text on one line: control characters as \n, \t or \xNN
+static void
+s_print_inline (const char *text)
+{
+    for (const char *at = text ? text : "(none)"; *at; at++) {
+        unsigned char character = (unsigned char) *at;
+        if (character == '\n')
+            fputs ("\\n", stdout);
+        else if (character == '\r')
+            fputs ("\\r", stdout);
+        else if (character == '\t')
+            fputs ("\\t", stdout);
+        else if (character < 0x20 || character == 0x7f)
+            printf ("\\x%02x", character);
+        else
+            putchar (character);
+    }
+}
+
+//  A string or "-" for printf, never NULL
+static const char *
+s_or_dash (const char *text)
+{
+    return text ? text : "-";
 }
 
 //  Bytes of text to print for at most max bytes, never cutting a UTF-8
@@ -153,14 +329,36 @@ s_print_line (const char *label, const char *value)
         printf ("%-14s %s\n", label, value);
 }
 
+//  A line of a part of the record (case, proposal, ...), indented
+static void
+s_print_part (const char *label, const char *value)
+{
+    if (value)
+        printf ("  %-12s %s\n", label, value);
+}
+
 static void
 s_print_complaint (cmp_proto_t *record)
 {
-    char text[64];
+    char text[256];
+    char time[32];
     snprintf (text, sizeof (text), "%" PRIu64, cmp_proto_complaint_id (record));
     s_print_line ("number:", cmp_proto_number (record));
     s_print_line ("id:", text);
     s_print_line ("state:", cmp_proto_state (record));
+    if (cmp_proto_has (record, "version")) {
+        snprintf (text, sizeof (text), "%" PRIu64, cmp_proto_version (record));
+        s_print_line ("version:", text);
+    }
+    if (cmp_proto_has (record, "updated_at")) {
+        s_format_time (cmp_proto_updated_at (record), text, sizeof (text));
+        s_print_line ("updated:", text);
+    }
+    if (cmp_proto_has (record, "history")) {
+        snprintf (text, sizeof (text), "%" PRIu64 " entries",
+                  cmp_proto_history (record));
+        s_print_line ("history:", text);
+    }
     s_print_line ("channel:", cmp_proto_channel (record));
     s_print_line ("ref:", cmp_proto_ref (record));
     s_format_time (cmp_proto_received_at (record), text, sizeof (text));
@@ -186,6 +384,82 @@ s_print_complaint (cmp_proto_t *record)
     for (char *item = (char *) zlist_first (list); item;
          item = (char *) zlist_next (list))
         s_print_line ("tag:", item);
+
+    //  The case: who handles it and how it ended
+    if (cmp_proto_case_department (record) || cmp_proto_handler (record)
+        || cmp_proto_category (record) || cmp_proto_severity (record)
+        || cmp_proto_priority (record) || cmp_proto_extended (record)
+        || cmp_proto_has (record, "merged_into") || cmp_proto_route (record)
+        || cmp_proto_resolution (record) || cmp_proto_reason (record)) {
+        printf ("case:\n");
+        s_print_part ("department:", cmp_proto_case_department (record));
+        s_print_part ("handler:", cmp_proto_handler (record));
+        s_print_part ("category:", cmp_proto_category (record));
+        s_print_part ("severity:", cmp_proto_severity (record));
+        s_print_part ("priority:", cmp_proto_priority (record));
+        if (cmp_proto_extended (record))
+            s_print_part ("extended:", "yes (once)");
+        if (cmp_proto_has (record, "merged_into")) {
+            snprintf (text, sizeof (text), "id %" PRIu64,
+                      cmp_proto_merged_into (record));
+            s_print_part ("merged into:", text);
+        }
+        s_print_part ("route:", cmp_proto_route (record));
+        s_print_part ("resolution:", cmp_proto_resolution (record));
+        s_print_part ("reason:", cmp_proto_reason (record));
+    }
+    //  The proposal, and who proposed and approved it
+    if (cmp_proto_proposal (record) || cmp_proto_has (record, "proposed_at")) {
+        printf ("%-14s %s\n",
+                "proposal:", s_or_dash (cmp_proto_proposal (record)));
+        s_print_part ("kind:", cmp_proto_kind (record));
+        if (cmp_proto_has (record, "amount")) {
+            snprintf (text, sizeof (text), "%" PRIu64 " %s (minor units)",
+                      cmp_proto_amount (record),
+                      s_or_dash (cmp_proto_currency (record)));
+            s_print_part ("amount:", text);
+        }
+        if (cmp_proto_has (record, "proposed_at")) {
+            s_format_time (cmp_proto_proposed_at (record), time, sizeof (time));
+            snprintf (text, sizeof (text), "%s by %s", time,
+                      s_or_dash (cmp_proto_proposed_by (record)));
+            s_print_part ("proposed:", text);
+        }
+        if (cmp_proto_has (record, "approved_at")
+            || cmp_proto_approved_by (record)) {
+            s_format_time (cmp_proto_approved_at (record), time, sizeof (time));
+            snprintf (text, sizeof (text), "%s by %s", time,
+                      s_or_dash (cmp_proto_approved_by (record)));
+            s_print_part ("approved:", text);
+        }
+    }
+    //  The complainant's answer to the decision
+    if (cmp_proto_has (record, "accepted")) {
+        s_format_time (cmp_proto_answered_at (record), time, sizeof (time));
+        snprintf (text, sizeof (text), "%s, %s",
+                  cmp_proto_accepted (record) ? "accepted" : "rejected", time);
+        s_print_line ("answer:", text);
+        s_print_part ("reason:", cmp_proto_answer_reason (record));
+    }
+    //  The follow-up
+    if (cmp_proto_has (record, "satisfaction")) {
+        s_format_time (cmp_proto_followed_up_at (record), time, sizeof (time));
+        snprintf (text, sizeof (text), "satisfaction %" PRIu64 " of 5, %s",
+                  cmp_proto_satisfaction (record), time);
+        s_print_line ("follow-up:", text);
+        s_print_part ("comment:", cmp_proto_comment (record));
+    }
+    //  The contact log, oldest first
+    zlistx_t *contacts = cmp_proto_items (record);
+    for (cmp_proto_t *contact = (cmp_proto_t *) zlistx_first (contacts);
+         contact; contact = (cmp_proto_t *) zlistx_next (contacts)) {
+        s_format_time (cmp_proto_at (contact), time, sizeof (time));
+        printf ("%-14s %s, %s by %s, %s: %s\n", "contact:", time,
+                s_or_dash (cmp_proto_direction (contact)),
+                s_or_dash (cmp_proto_channel (contact)),
+                s_or_dash (cmp_proto_actor (contact)),
+                s_or_dash (cmp_proto_summary (contact)));
+    }
 }
 
 //  Options of a command: "--name value" pairs and flags
@@ -207,6 +481,9 @@ s_submit (s_options_t *options, int argc, char *argv[])
 {
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_SUBMIT);
     char generated[48] = "";
+    //  Without an actor named on purpose, the channel's adapter submits
+    if (options->actor_given)
+        cmp_proto_set_actor (request, options->actor);
     for (int index = 0; index < argc; index++) {
         const char *value;
         if ((value = s_take (argc, argv, &index, "--channel")))
@@ -288,12 +565,11 @@ s_get (s_options_t *options, int argc, char *argv[])
         return EXIT_USAGE;
     }
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_GET);
-    char *end;
-    unsigned long long id = strtoull (argv[0], &end, 10);
-    if (*argv[0] && *end == 0)
-        cmp_proto_set_complaint_id (request, id);
-    else
-        cmp_proto_set_number (request, argv[0]);
+    cmp_proto_set_actor (request, options->actor);
+    if (s_set_target (request, "get", argv[0])) {
+        cmp_proto_destroy (&request);
+        return EXIT_USAGE;
+    }
     cmp_proto_t *reply = s_call (options, options->api, &request);
     if (!reply)
         return EXIT_NO_ANSWER;
@@ -308,40 +584,93 @@ s_get (s_options_t *options, int argc, char *argv[])
     return status;
 }
 
-static int
-s_list (s_options_t *options, int argc, char *argv[])
+//  Build a LIST or COUNT from the command line; NULL after a usage error.
+//  Sets *all when LIST is to fetch every page.
+static cmp_proto_t *
+s_query (s_options_t *options, int id, int argc, char *argv[], bool *all)
 {
-    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_LIST);
-    bool all = false;
+    cmp_proto_t *request = cmp_proto_new (id);
+    cmp_proto_set_actor (request, options->actor);
+    const char *name = id == CMP_PROTO_LIST ? "list" : "count";
     for (int index = 0; index < argc; index++) {
         const char *value;
         int64_t time;
+        const char *option = argv[index];
         if ((value = s_take (argc, argv, &index, "--from"))
-            || (value = s_take (argc, argv, &index, "--to"))) {
+            || (value = s_take (argc, argv, &index, "--to"))
+            || (value = s_take (argc, argv, &index, "--updated-from"))
+            || (value = s_take (argc, argv, &index, "--updated-to"))) {
             if (s_parse_time (value, &time)) {
                 fprintf (stderr, "complaintctl: \"%s\" is not a time\n", value);
                 cmp_proto_destroy (&request);
-                return EXIT_USAGE;
+                return NULL;
             }
-            if (streq (argv[index - 1], "--from"))
+            if (streq (option, "--from"))
                 cmp_proto_set_from (request, time);
-            else
+            else if (streq (option, "--to"))
                 cmp_proto_set_to (request, time);
+            else if (streq (option, "--updated-from"))
+                cmp_proto_set_updated_from (request, time);
+            else
+                cmp_proto_set_updated_to (request, time);
         } else if ((value = s_take (argc, argv, &index, "--channel")))
             cmp_proto_set_channel (request, value);
-        else if ((value = s_take (argc, argv, &index, "--limit")))
+        else if ((value = s_take (argc, argv, &index, "--state")))
+            cmp_proto_set_state (request, value);
+        else if ((value = s_take (argc, argv, &index, "--department")))
+            cmp_proto_set_case_department (request, value);
+        else if ((value = s_take (argc, argv, &index, "--handler")))
+            cmp_proto_set_handler (request, value);
+        else if ((value = s_take (argc, argv, &index, "--category")))
+            cmp_proto_set_category (request, value);
+        else if ((value = s_take (argc, argv, &index, "--priority")))
+            cmp_proto_set_priority (request, value);
+        else if (id == CMP_PROTO_LIST
+                 && (value = s_take (argc, argv, &index, "--limit")))
             cmp_proto_set_limit (request, strtoull (value, NULL, 10));
-        else if ((value = s_take (argc, argv, &index, "--after")))
+        else if (id == CMP_PROTO_LIST
+                 && (value = s_take (argc, argv, &index, "--after")))
             cmp_proto_set_after (request, value);
-        else if (streq (argv[index], "--all"))
-            all = true;
+        else if (id == CMP_PROTO_LIST && streq (option, "--all"))
+            *all = true;
         else {
-            fprintf (stderr, "complaintctl: list: unknown option %s\n",
-                     argv[index]);
+            fprintf (stderr, "complaintctl: %s: unknown option %s\n", name,
+                     option);
             cmp_proto_destroy (&request);
-            return EXIT_USAGE;
+            return NULL;
         }
     }
+    return request;
+}
+
+static int
+s_count (s_options_t *options, int argc, char *argv[])
+{
+    bool all = false;
+    cmp_proto_t *request = s_query (options, CMP_PROTO_COUNT, argc, argv, &all);
+    if (!request)
+        return EXIT_USAGE;
+    cmp_proto_t *reply = s_call (options, options->api, &request);
+    if (!reply)
+        return EXIT_NO_ANSWER;
+    int status = EXIT_SUCCESS;
+    if (cmp_proto_id (reply) != CMP_PROTO_COUNTED)
+        status = s_refused (reply);
+    else if (options->json)
+        s_print_json (reply);
+    else
+        printf ("%" PRIu64 "\n", cmp_proto_complaints (reply));
+    cmp_proto_destroy (&reply);
+    return status;
+}
+
+static int
+s_list (s_options_t *options, int argc, char *argv[])
+{
+    bool all = false;
+    cmp_proto_t *request = s_query (options, CMP_PROTO_LIST, argc, argv, &all);
+    if (!request)
+        return EXIT_USAGE;
     cmp_client_t *client = cmp_client_new (options->api);
     if (!client) {
         cmp_proto_destroy (&request);
@@ -350,26 +679,15 @@ s_list (s_options_t *options, int argc, char *argv[])
     cmp_client_set_timeout (client, options->timeout);
     int status = EXIT_SUCCESS;
     while (request) {
-        //  Keep a copy of the query for the next page
-        cmp_proto_t *query = cmp_proto_new (CMP_PROTO_LIST);
-        if (cmp_proto_has (request, "from"))
-            cmp_proto_set_from (query, cmp_proto_from (request));
-        if (cmp_proto_has (request, "to"))
-            cmp_proto_set_to (query, cmp_proto_to (request));
-        if (cmp_proto_has (request, "limit"))
-            cmp_proto_set_limit (query, cmp_proto_limit (request));
-        cmp_proto_set_channel (query, cmp_proto_channel (request));
         cmp_proto_t *reply = cmp_client_call (client, &request);
         if (!reply) {
             fprintf (stderr, "complaintctl: no answer from %s\n", options->api);
-            cmp_proto_destroy (&query);
             status = EXIT_NO_ANSWER;
             break;
         }
         if (cmp_proto_id (reply) != CMP_PROTO_COMPLAINTS) {
             status = s_refused (reply);
             cmp_proto_destroy (&reply);
-            cmp_proto_destroy (&query);
             break;
         }
         if (options->json)
@@ -384,22 +702,265 @@ s_list (s_options_t *options, int argc, char *argv[])
                                sizeof (time));
                 const char *department = cmp_proto_department (item);
                 const char *text = cmp_proto_description (item);
-                printf ("%s  %s  %-7s  %.*s  %.*s\n", cmp_proto_number (item),
-                        time, cmp_proto_channel (item),
+                const char *state = cmp_proto_state (item);
+                if (!text)
+                    text = "";
+                printf ("%s  %s  %-7s  %-13s  %.*s  %.*s\n",
+                        cmp_proto_number (item), time, cmp_proto_channel (item),
+                        state ? state : "-",
                         s_cut (department ? department : "-", 24),
-                        department ? department : "-", s_cut (text, 90), text);
+                        department ? department : "-", s_cut (text, 80), text);
             }
+        //  The next page: the same query after the cursor
         if (cmp_proto_next (reply) && all) {
-            cmp_proto_set_after (query, cmp_proto_next (reply));
-            request = query;
-        } else {
-            if (cmp_proto_next (reply) && !options->json)
-                printf ("more: --after %s\n", cmp_proto_next (reply));
-            cmp_proto_destroy (&query);
-        }
+            request = s_query (options, CMP_PROTO_LIST, argc, argv, &all);
+            cmp_proto_set_after (request, cmp_proto_next (reply));
+        } else if (cmp_proto_next (reply) && !options->json)
+            printf ("more: --after %s\n", cmp_proto_next (reply));
         cmp_proto_destroy (&reply);
     }
     cmp_client_destroy (&client);
+    return status;
+}
+
+//  One of the case actions: send an ACT, print the ACTED
+static int
+s_act (s_options_t *options,
+       const char *command,
+       const char *action,
+       int argc,
+       char *argv[])
+{
+    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_ACT);
+    cmp_proto_set_actor (request, options->actor);
+    cmp_proto_set_action (request, action);
+    const char *target = NULL;
+    int status = 0;
+    for (int index = 0; index < argc && status == 0; index++) {
+        const char *name = argv[index];
+        if (name[0] != '-') {
+            if (target) {
+                fprintf (stderr,
+                         "complaintctl: %s takes one id or number, not "
+                         "\"%s\" too\n",
+                         command, name);
+                status = EXIT_USAGE;
+            }
+            target = name;
+            continue;
+        }
+        int option = 0;
+        while (s_act_options[option].name
+               && !streq (s_act_options[option].name, name))
+            option++;
+        if (!s_act_options[option].name) {
+            fprintf (stderr, "complaintctl: %s: unknown option %s\n", command,
+                     name);
+            status = EXIT_USAGE;
+            break;
+        }
+        const char *field = s_act_options[option].field;
+        if (s_act_options[option].kind == O_FLAG) {
+            bool value = s_act_options[option].value;
+            //  --accept and --reject set the same field both ways
+            if (cmp_proto_has (request, field)
+                && cmp_proto_accepted (request) != value) {
+                fprintf (stderr,
+                         "complaintctl: %s: --accept and --reject exclude "
+                         "each other\n",
+                         command);
+                status = EXIT_USAGE;
+            } else
+                s_act_options[option].set_flag (request, value);
+            continue;
+        }
+        if (index + 1 >= argc) {
+            fprintf (stderr, "complaintctl: %s needs a value\n", name);
+            status = EXIT_USAGE;
+            break;
+        }
+        const char *value = argv[++index];
+        uint64_t number;
+        if (s_act_options[option].kind == O_TEXT)
+            s_act_options[option].set_text (request, value);
+        else if (s_parse_uint (value, &number) == 0)
+            s_act_options[option].set_number (request, number);
+        else {
+            fprintf (stderr,
+                     "complaintctl: %s: \"%s\" is not a whole number (0 or "
+                     "more)\n",
+                     name, value);
+            status = EXIT_USAGE;
+        }
+    }
+    if (status == 0 && !target) {
+        fprintf (stderr, "complaintctl: %s needs an id or number\n", command);
+        status = EXIT_USAGE;
+    }
+    if (status == 0 && s_set_target (request, command, target))
+        status = EXIT_USAGE;
+    if (status) {
+        cmp_proto_destroy (&request);
+        return status;
+    }
+    cmp_proto_t *reply = s_call (options, options->api, &request);
+    if (!reply)
+        return EXIT_NO_ANSWER;
+    if (cmp_proto_id (reply) != CMP_PROTO_ACTED)
+        status = s_refused (reply);
+    else if (options->json)
+        s_print_json (reply);
+    else
+        printf ("%s: %s -> %s (version %" PRIu64 ")\n",
+                s_or_dash (cmp_proto_number (reply)),
+                s_or_dash (cmp_proto_previous (reply)),
+                s_or_dash (cmp_proto_state (reply)), cmp_proto_version (reply));
+    cmp_proto_destroy (&reply);
+    return status;
+}
+
+//  Print the entries of an ENTRIES page, one JSON object per line
+static void
+s_print_entries_json (cmp_proto_t *reply)
+{
+    char *text = cmp_proto_json (reply);
+    json_t *page = text ? json_loads (text, 0, NULL) : NULL;
+    json_t *entries = json_object_get (page, "entries");
+    size_t index;
+    json_t *entry;
+    json_array_foreach (entries, index, entry)
+    {
+        char *line = json_dumps (entry, JSON_COMPACT | JSON_SORT_KEYS);
+        printf ("%s\n", line ? line : "{}");
+        free (line);
+    }
+    json_decref (page);
+    zstr_free (&text);
+}
+
+//  Print one history entry on one line: n, time, actor (role), action,
+//  previous -> state, the changes, and why it was refused
+static void
+s_print_entry (cmp_proto_t *entry)
+{
+    char time[32];
+    s_format_iso (cmp_proto_at (entry), time, sizeof (time));
+    printf ("%" PRIu64 "  %s  %s (%s)  %s  %s -> %s", cmp_proto_seq (entry),
+            time, s_or_dash (cmp_proto_actor (entry)),
+            s_or_dash (cmp_proto_role (entry)),
+            s_or_dash (cmp_proto_action (entry)),
+            s_or_dash (cmp_proto_previous (entry)),
+            s_or_dash (cmp_proto_state (entry)));
+    const char *separator = "  ";
+    zlistx_t *changes = cmp_proto_items (entry);
+    for (cmp_proto_t *change = (cmp_proto_t *) zlistx_first (changes); change;
+         change = (cmp_proto_t *) zlistx_next (changes)) {
+        printf ("%s%s: ", separator, s_or_dash (cmp_proto_field (change)));
+        s_print_inline (cmp_proto_old_value (change));
+        printf (" -> ");
+        s_print_inline (cmp_proto_new_value (change));
+        separator = "; ";
+    }
+    if (cmp_proto_refused (entry)) {
+        printf ("  REFUSED: ");
+        s_print_inline (cmp_proto_refused (entry));
+    }
+    printf ("\n");
+}
+
+//  The history of a complaint, every page of it unless --limit
+static int
+s_history (s_options_t *options, int argc, char *argv[])
+{
+    const char *target = NULL;
+    uint64_t from = 1, limit = 0;
+    bool has_from = false, has_limit = false;
+    for (int index = 0; index < argc; index++) {
+        const char *value;
+        uint64_t *number = NULL;
+        if ((value = s_take (argc, argv, &index, "--from"))) {
+            number = &from;
+            has_from = true;
+        } else if ((value = s_take (argc, argv, &index, "--limit"))) {
+            number = &limit;
+            has_limit = true;
+        } else if (argv[index][0] == '-') {
+            fprintf (stderr, "complaintctl: history: unknown option %s\n",
+                     argv[index]);
+            return EXIT_USAGE;
+        } else if (target) {
+            fprintf (stderr, "complaintctl: history needs one id or number\n");
+            return EXIT_USAGE;
+        } else
+            target = argv[index];
+        if (number && s_parse_uint (value, number)) {
+            fprintf (stderr,
+                     "complaintctl: %s: \"%s\" is not a whole number (0 or "
+                     "more)\n",
+                     argv[index - 1], value);
+            return EXIT_USAGE;
+        }
+    }
+    if (!target) {
+        fprintf (stderr, "complaintctl: history needs one id or number\n");
+        return EXIT_USAGE;
+    }
+    //  The complaint, copied into the request for each page
+    cmp_proto_t *query = cmp_proto_new (CMP_PROTO_HISTORY);
+    if (s_set_target (query, "history", target)) {
+        cmp_proto_destroy (&query);
+        return EXIT_USAGE;
+    }
+    cmp_client_t *client = cmp_client_new (options->api);
+    if (!client) {
+        fprintf (stderr, "complaintctl: invalid endpoint %s\n", options->api);
+        cmp_proto_destroy (&query);
+        return EXIT_USAGE;
+    }
+    cmp_client_set_timeout (client, options->timeout);
+    int status = EXIT_SUCCESS;
+    while (true) {
+        cmp_proto_t *request = cmp_proto_new (CMP_PROTO_HISTORY);
+        cmp_proto_set_actor (request, options->actor);
+        if (cmp_proto_has (query, "id"))
+            cmp_proto_set_complaint_id (request,
+                                        cmp_proto_complaint_id (query));
+        else
+            cmp_proto_set_number (request, cmp_proto_number (query));
+        if (has_from || from > 1)
+            cmp_proto_set_from (request, (int64_t) from);
+        if (has_limit)
+            cmp_proto_set_limit (request, limit);
+        cmp_proto_t *reply = cmp_client_call (client, &request);
+        if (!reply) {
+            fprintf (stderr, "complaintctl: no answer from %s within %d ms\n",
+                     options->api, options->timeout);
+            status = EXIT_NO_ANSWER;
+            break;
+        }
+        if (cmp_proto_id (reply) != CMP_PROTO_ENTRIES) {
+            status = s_refused (reply);
+            cmp_proto_destroy (&reply);
+            break;
+        }
+        zlistx_t *entries = cmp_proto_items (reply);
+        if (options->json)
+            s_print_entries_json (reply);
+        else
+            for (cmp_proto_t *entry = (cmp_proto_t *) zlistx_first (entries);
+                 entry; entry = (cmp_proto_t *) zlistx_next (entries))
+                s_print_entry (entry);
+        cmp_proto_t *last = (cmp_proto_t *) zlistx_last (entries);
+        uint64_t next = last ? cmp_proto_seq (last) + 1 : 0;
+        bool more = !has_limit && last && next > from
+                    && next <= cmp_proto_history (reply);
+        cmp_proto_destroy (&reply);
+        if (!more)
+            break;
+        from = next;
+    }
+    cmp_client_destroy (&client);
+    cmp_proto_destroy (&query);
     return status;
 }
 
@@ -491,7 +1052,10 @@ main (int argc, char *argv[])
     s_options_t options = {s_env ("COMPLAINTD_INTAKE", "tcp://127.0.0.1:7470"),
                            s_env ("COMPLAINTD_API", "tcp://127.0.0.1:7471"),
                            s_env ("COMPLAINTD_EVENTS", "tcp://127.0.0.1:7472"),
-                           false, 5000};
+                           NULL,
+                           false,
+                           false,
+                           5000};
     int index = 1;
     for (; index < argc && argv[index][0] == '-'; index++) {
         const char *value;
@@ -501,7 +1065,13 @@ main (int argc, char *argv[])
             options.api = value;
         else if ((value = s_take (argc, argv, &index, "--events")))
             options.events = value;
-        else if ((value = s_take (argc, argv, &index, "--timeout")))
+        else if ((value = s_take (argc, argv, &index, "--actor"))) {
+            if (!*value) {
+                fprintf (stderr, "complaintctl: --actor needs a name\n");
+                return EXIT_USAGE;
+            }
+            options.actor = value;
+        } else if ((value = s_take (argc, argv, &index, "--timeout")))
             options.timeout = atoi (value);
         else if (streq (argv[index], "--json"))
             options.json = true;
@@ -518,6 +1088,19 @@ main (int argc, char *argv[])
         s_usage (stderr);
         return EXIT_USAGE;
     }
+    //  The actor: --actor, else $COMPLAINT_ACTOR, else the login name
+    char login[256] = "";
+    if (options.actor)
+        options.actor_given = true;
+    else if ((options.actor = s_env ("COMPLAINT_ACTOR", NULL)))
+        options.actor_given = true;
+    else {
+        struct passwd *user = getpwuid (getuid ());
+        if (user && user->pw_name && *user->pw_name) {
+            snprintf (login, sizeof (login), "%s", user->pw_name);
+            options.actor = login;
+        }
+    }
     const char *command = argv[index++];
     int rest = argc - index;
     char **args = argv + index;
@@ -527,10 +1110,20 @@ main (int argc, char *argv[])
         return s_get (&options, rest, args);
     if (streq (command, "list"))
         return s_list (&options, rest, args);
+    if (streq (command, "count"))
+        return s_count (&options, rest, args);
     if (streq (command, "watch"))
         return s_watch (&options, rest, args);
     if (streq (command, "health"))
         return s_health (&options, rest, args);
+    if (streq (command, "history"))
+        return s_history (&options, rest, args);
+    //  The case actions, by command name or by their name on the wire
+    for (int action = 0; s_actions[action].command; action++)
+        if (streq (command, s_actions[action].command)
+            || streq (command, s_actions[action].action))
+            return s_act (&options, s_actions[action].command,
+                          s_actions[action].action, rest, args);
     fprintf (stderr, "complaintctl: unknown command %s\n", command);
     s_usage (stderr);
     return EXIT_USAGE;

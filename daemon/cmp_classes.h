@@ -20,11 +20,13 @@
 typedef struct _cmp_store_t cmp_store_t;
 typedef struct _cmp_config_t cmp_config_t;
 typedef struct _cmp_intake_t cmp_intake_t;
+typedef struct _cmp_case_t cmp_case_t;
 typedef struct _cmp_server_t cmp_server_t;
 
 #include "cmp_store.h"
 #include "cmp_config.h"
 #include "cmp_intake.h"
+#include "cmp_case.h"
 #include "cmp_writer.h"
 #include "cmp_server.h"
 #include "cmp_sd.h"

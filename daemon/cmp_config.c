@@ -13,7 +13,9 @@ typedef enum
 {
     T_STRING, //  Any UTF-8 string
     T_NUMBER, //  Non-negative integer, with optional K, M, G, T suffix
-    T_BOOL    //  true/false, yes/no, 1/0
+    T_BOOL,   //  true/false, yes/no, 1/0
+    T_NAMES,  //  Names separated by spaces or commas; may be empty
+    T_TIME    //  Duration: a number and ms, s, m, h, d or y (365 d)
 } s_type_t;
 
 typedef struct
@@ -33,11 +35,12 @@ static const s_key_t s_keys[] = {
   {"server/intake", T_STRING, "tcp://127.0.0.1:7470", 0, 0, false,
    "ROUTER endpoint for channel adapters (SUBMIT, HEALTH)"},
   {"server/api", T_STRING, "tcp://127.0.0.1:7471", 0, 0, false,
-   "ROUTER endpoint for tools (GET, LIST, REPLAY, HEALTH)"},
+   "ROUTER endpoint for tools (GET, LIST, COUNT, HISTORY, ACT, REPLAY, "
+   "HEALTH)"},
   {"server/events", T_STRING, "tcp://127.0.0.1:7472", 0, 0, false,
    "PUB endpoint where every stored event is published"},
   {"server/batch_max", T_NUMBER, "512", 1, 65536, true,
-   "most requests applied in one write transaction"},
+   "most submissions gathered into one write transaction"},
   {"server/verbose", T_BOOL, "false", 0, 0, true,
    "log every request at debug level"},
   {"store/path", T_STRING, "complaintd-data", 0, 0, false,
@@ -53,14 +56,38 @@ static const s_key_t s_keys[] = {
   {"limits/demands", T_NUMBER, "4096", 1, 1048576, true,
    "largest demands text in bytes"},
   {"limits/text", T_NUMBER, "200", 1, 4096, true,
-   "largest name, relation, department, staff or location in bytes"},
+   "largest short text (name, department, handler, category...) in bytes"},
   {"limits/attachments", T_NUMBER, "16", 0, 1024, true,
    "most attachment URIs per complaint"},
   {"limits/tags", T_NUMBER, "32", 0, 1024, true, "most tags per complaint"},
+  {"limits/note", T_NUMBER, "4096", 1, 1048576, true,
+   "largest note, reason, proposal, summary or comment of an ACT in bytes"},
+  {"limits/contacts", T_NUMBER, "200", 0, 100000, true,
+   "most contacts a complaint's record keeps (the history keeps all)"},
   {"list/page_max", T_NUMBER, "500", 1, 4096, true,
-   "largest page a LIST may ask for"},
+   "largest page a LIST or HISTORY may ask for"},
   {"events/replay_max", T_NUMBER, "1000", 1, 4096, true,
    "largest page a REPLAY may ask for"},
+  {"cases/reopen_below", T_NUMBER, "3", 0, 6, true,
+   "a follow-up satisfaction below this reopens the case; 0 never"},
+  {"archive/after", T_TIME, "30d", 0, KEY_MAX, true,
+   "a closed, withdrawn or merged complaint this long unchanged is archived"},
+  {"archive/sweep", T_TIME, "1h", 10, 86400000, true,
+   "how often the daemon looks for complaints to archive"},
+  {"archive/purge", T_BOOL, "false", 0, 0, true,
+   "purge archived complaints after archive/keep; off, nothing is purged"},
+  {"archive/keep", T_TIME, "3y", 1, KEY_MAX, true,
+   "how long an archived complaint is kept at least"},
+  {"roles/adapter", T_NAMES, "", 0, 0, true,
+   "actors who may only submit (channel adapters)"},
+  {"roles/agent", T_NAMES, "", 0, 0, true,
+   "actors who handle cases (complaints office, handlers)"},
+  {"roles/supervisor", T_NAMES, "", 0, 0, true,
+   "actors who also approve proposals and extend investigations"},
+  {"roles/auditor", T_NAMES, "", 0, 0, true,
+   "actors who may only read complaints and their history"},
+  {"roles/admin", T_NAMES, "", 0, 0, true,
+   "actors who read and archive; they do not handle cases"},
   {NULL, T_STRING, NULL, 0, 0, false, NULL}};
 
 //  Structure of our class
@@ -110,6 +137,37 @@ s_parse_number (const char *value, int64_t *result)
     return 0;
 }
 
+//  Parse a duration into milliseconds
+static int
+s_parse_time (const char *value, int64_t *result)
+{
+    char *end;
+    errno = 0;
+    if (!isdigit ((unsigned char) *value))
+        return -1;
+    unsigned long long number = strtoull (value, &end, 10);
+    if (errno)
+        return -1;
+    if (number == 0 && *end == 0) {
+        *result = 0; //  Zero needs no unit
+        return 0;
+    }
+    static const struct
+    {
+        const char *unit; //  Suffix
+        int64_t scale;    //  Milliseconds per unit
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"y", 365LL * 86400000}};
+    for (size_t index = 0; index < sizeof (units) / sizeof (units[0]); index++)
+        if (streq (end, units[index].unit)) {
+            if (number > (unsigned long long) INT64_MAX / units[index].scale)
+                return -1;
+            *result = (int64_t) number * units[index].scale;
+            return 0;
+        }
+    return -1;
+}
+
 static int
 s_parse_bool (const char *value, bool *result)
 {
@@ -127,18 +185,23 @@ s_parse_bool (const char *value, bool *result)
 static int
 s_check (const s_key_t *key, const char *value, const char *origin)
 {
-    if (key->type == T_NUMBER) {
+    if (key->type == T_NUMBER || key->type == T_TIME) {
+        bool time = key->type == T_TIME;
         int64_t number;
-        if (s_parse_number (value, &number)) {
-            zsys_error ("%s: %s: \"%s\" is not a number (digits with an "
-                        "optional K, M, G or T suffix)",
-                        origin, key->key, value);
+        if (time ? s_parse_time (value, &number)
+                 : s_parse_number (value, &number)) {
+            zsys_error ("%s: %s: \"%s\" is not %s", origin, key->key, value,
+                        time ? "a duration (a number and one of ms, s, m, h, "
+                               "d, y: 30d, 12h, 500ms)"
+                             : "a number (digits with an optional K, M, G or "
+                               "T suffix)");
             return -1;
         }
         if (number < key->min || number > key->max) {
-            zsys_error ("%s: %s: %s is out of range (%" PRId64 " to %" PRId64
-                        ")",
-                        origin, key->key, value, key->min, key->max);
+            zsys_error ("%s: %s: %s is out of range (%" PRId64 "%s to %" PRId64
+                        "%s)",
+                        origin, key->key, value, key->min, time ? " ms" : "",
+                        key->max, time ? " ms" : "");
             return -1;
         }
     } else if (key->type == T_BOOL) {
@@ -148,6 +211,15 @@ s_check (const s_key_t *key, const char *value, const char *origin)
                         value);
             return -1;
         }
+    } else if (key->type == T_NAMES) {
+        for (const char *at = value; *at; at++)
+            if (!isalnum ((unsigned char) *at) && !strchr ("._@-, ", *at)) {
+                zsys_error ("%s: %s: \"%s\": a name may hold letters, "
+                            "digits and . _ @ - only (names are separated "
+                            "by spaces or commas)",
+                            origin, key->key, value);
+                return -1;
+            }
     } else if (*value == 0) {
         zsys_error ("%s: %s: must not be empty", origin, key->key);
         return -1;
@@ -205,6 +277,42 @@ cmp_config_set (cmp_config_t *self, const char *key, const char *value)
     zhashx_update (self->values, key, (void *) value);
     zhashx_update (self->overrides, key, (void *) value);
     return 0;
+}
+
+int
+cmp_config_validate (cmp_config_t *self)
+{
+    assert (self);
+    //  An actor has one role
+    zhashx_t *seen = zhashx_new ();
+    assert (seen);
+    int errors = 0;
+    for (int index = 0; s_keys[index].key; index++) {
+        if (s_keys[index].type != T_NAMES)
+            continue;
+        char *names = strdup (cmp_config_string (self, s_keys[index].key));
+        assert (names);
+        char *state = NULL;
+        for (char *name = strtok_r (names, " ,", &state); name;
+             name = strtok_r (NULL, " ,", &state)) {
+            const char *other = (const char *) zhashx_lookup (seen, name);
+            if (streq (name, CMP_CASE_SYSTEM)) {
+                zsys_error ("%s: \"%s\" is the daemon's own name and cannot "
+                            "have a role",
+                            s_keys[index].key, name);
+                errors++;
+            } else if (other) {
+                zsys_error ("%s: \"%s\" is also in %s; an actor has one "
+                            "role",
+                            s_keys[index].key, name, other);
+                errors++;
+            } else
+                zhashx_insert (seen, name, (void *) s_keys[index].key);
+        }
+        free (names);
+    }
+    zhashx_destroy (&seen);
+    return errors ? -1 : 0;
 }
 
 int
@@ -327,9 +435,11 @@ int64_t
 cmp_config_number (cmp_config_t *self, const char *key)
 {
     const s_key_t *entry = s_key (key);
-    assert (entry && entry->type == T_NUMBER);
+    assert (entry && (entry->type == T_NUMBER || entry->type == T_TIME));
     int64_t number = 0;
-    int rc = s_parse_number (cmp_config_string (self, key), &number);
+    int rc = entry->type == T_TIME
+               ? s_parse_time (cmp_config_string (self, key), &number)
+               : s_parse_number (cmp_config_string (self, key), &number);
     assert (rc == 0); //  Checked when set
     return number;
 }

@@ -28,9 +28,14 @@ int cmp_config_set (cmp_config_t *self,
                     const char *key,
                     const char *value) CMP_MUSTCHECK;
 
+//  Check the rules that span keys (an actor is in one roles/ key only).
+//  Logs each problem and returns -1 if there is one.
+int cmp_config_validate (cmp_config_t *self) CMP_MUSTCHECK;
+
 //  Values. The key must be in the table (a programmer error otherwise).
 //  Strings are valid while the configuration lives.
 const char *cmp_config_string (cmp_config_t *self, const char *key);
+//  Numbers; durations ("30d") in milliseconds
 int64_t cmp_config_number (cmp_config_t *self, const char *key);
 bool cmp_config_bool (cmp_config_t *self, const char *key);
 

@@ -410,11 +410,20 @@ cmp_intake_register (cmp_intake_t *self,
         cmp_proto_set_complained_at (record, now);
     cmp_proto_set_state (record, "registered");
     cmp_proto_set_version (record, 1);
+    cmp_proto_set_updated_at (record, now);
     zchunk_t *stored = cmp_proto_encode_map (record);
     cmp_proto_set_id (record, submit_id);
     int rc =
       cmp_store_complaint_put (store, id, number, channel, ref, now, stored);
     zchunk_destroy (&stored);
+    if (rc)
+        return -1;
+    cmp_store_keys_t keys = {{"registered"}, now, now};
+    if (cmp_store_index (store, id, NULL, &keys))
+        return -1;
+    zchunk_t *entry = cmp_case_entry_registered (submit, now);
+    rc = cmp_store_history_put (store, id, 1, entry);
+    zchunk_destroy (&entry);
     if (rc)
         return -1;
 

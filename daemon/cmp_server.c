@@ -12,7 +12,9 @@
     later transaction after such a failure), and its supervisor restarts
     it.
 
-    s_handle_api answers reads at once from a read transaction.
+    s_handle_api answers reads at once from a read transaction, and adds
+    case actions (ACT) to the batch that is gathering, where they are
+    applied in arrival order with the submissions.
     =========================================================================
 */
 
@@ -33,6 +35,8 @@ struct _cmp_server_t
     cmp_config_t *config;          //  Running configuration
     cmp_store_t *store;            //  LMDB store
     cmp_intake_t *intake;          //  Intake checks and registration
+    cmp_case_t *cases;             //  Case rules and roles
+    cmp_case_t *cases_next;        //  After a reload, while a batch is out
     zloop_t *loop;                 //  The one event loop
     zsock_t *intake_socket;        //  ROUTER for channel adapters
     zsock_t *api_socket;           //  ROUTER for tools
@@ -52,6 +56,11 @@ struct _cmp_server_t
     bool paused;                   //  Intake reader off: both batches are full
     int64_t write_started; //  When the writer got its batch, monotonic ms
     int64_t watchdog;      //  Watchdog interval in ms, 0 if off
+    int64_t archive_after; //  archive/after, ms; 0 = never
+    int64_t archive_sweep; //  archive/sweep, ms
+    int64_t archive_keep;  //  archive/keep, ms; 0 = never purge
+    int sweep_timer;       //  zloop timer of the archive sweep, or -1
+    bool sweeping;         //  Archive requests of a sweep are in a batch
 };
 
 int64_t
@@ -59,6 +68,9 @@ cmp_clock_now (void)
 {
     return zclock_time ();
 }
+
+static void s_cases_swap (cmp_server_t *self);
+static int s_handle_sweep (zloop_t *loop, int timer_id, void *argument);
 
 //  Take the reloadable settings from the configuration
 static void
@@ -70,8 +82,25 @@ s_configure (cmp_server_t *self)
     self->page_max = (size_t) cmp_config_number (self->config, "list/page_max");
     self->replay_max =
       (size_t) cmp_config_number (self->config, "events/replay_max");
+    self->archive_after = cmp_config_number (self->config, "archive/after");
+    self->archive_keep = cmp_config_bool (self->config, "archive/purge")
+                           ? cmp_config_number (self->config, "archive/keep")
+                           : 0;
+    int64_t sweep = cmp_config_number (self->config, "archive/sweep");
+    if (self->loop && sweep != self->archive_sweep) {
+        if (self->sweep_timer != -1)
+            zloop_timer_end (self->loop, self->sweep_timer);
+        self->sweep_timer =
+          zloop_timer (self->loop, (size_t) sweep, 0, s_handle_sweep, self);
+    }
+    self->archive_sweep = sweep;
     if (self->intake)
         cmp_intake_configure (self->intake, self->config);
+    //  The writer may be using the case rules: new ones take over when
+    //  it is done
+    cmp_case_destroy (&self->cases_next);
+    self->cases_next = cmp_case_new (self->config);
+    s_cases_swap (self);
 }
 
 //  Bind one socket, logging the endpoint (or the fd systemd passed)
@@ -227,18 +256,31 @@ s_batch_clear (cmp_writer_batch_t *batch)
         zmsg_destroy (&item->envelope);
         cmp_proto_destroy (&item->request);
         cmp_proto_destroy (&item->reply);
-        zchunk_destroy (&item->event);
         zframe_destroy (&item->reply_frame);
-        zframe_destroy (&item->event_frame);
+        for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++) {
+            zchunk_destroy (&item->events[number].event);
+            zframe_destroy (&item->event_frames[number]);
+        }
     }
     batch->size = 0;
 }
 
 static void
-s_publish (cmp_server_t *self, zframe_t **body_p)
+s_publish (cmp_server_t *self, const char *topic, zframe_t **body_p)
 {
-    zstr_sendm (self->events_socket, CMP_TOPIC_CREATED);
+    zstr_sendm (self->events_socket, topic);
     zframe_send (body_p, self->events_socket, 0);
+}
+
+//  Case rules made by a reload take over when no batch uses the old ones
+static void
+s_cases_swap (cmp_server_t *self)
+{
+    if (self->cases_next && !self->writing) {
+        cmp_case_destroy (&self->cases);
+        self->cases = self->cases_next;
+        self->cases_next = NULL;
+    }
 }
 
 //  Hand the gathered batch to the writer, if it is idle and there is one
@@ -249,6 +291,7 @@ s_batch_dispatch (cmp_server_t *self)
         return;
     self->writing = self->gathering;
     self->writing->now = cmp_clock_now ();
+    self->writing->cases = self->cases;
     self->write_started = zclock_mono ();
     self->gathering = self->writing == &self->batches[0] ? &self->batches[1]
                                                          : &self->batches[0];
@@ -278,22 +321,32 @@ s_batch_done (cmp_server_t *self, int result)
     }
     for (size_t index = 0; index < batch->size; index++) {
         cmp_writer_item_t *item = &batch->items[index];
+        if (!item->envelope) {
+            //  The daemon's own request (an archive): nobody to answer
+            self->sweeping = false;
+            continue;
+        }
         if (result == CMP_WRITER_COMMITTED) {
             zmsg_append (item->envelope, &item->reply_frame);
-            zmsg_send (&item->envelope, self->intake_socket);
+            zmsg_send (&item->envelope, item->socket);
         } else
-            s_send_error (self, self->intake_socket, &item->envelope,
+            s_send_error (self, item->socket, &item->envelope,
                           cmp_proto_request_id (item->request),
                           CMP_STATUS_STORAGE_FULL, NULL,
                           "the store is full (store/map_max); nothing was "
                           "stored");
     }
     //  Events go out in sequence order, after every reply
-    for (size_t index = 0; index < batch->size; index++)
-        if (batch->items[index].event_frame)
-            s_publish (self, &batch->items[index].event_frame);
+    for (size_t index = 0; index < batch->size; index++) {
+        cmp_writer_item_t *item = &batch->items[index];
+        for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
+            if (item->event_frames[number])
+                s_publish (self, item->events[number].topic,
+                           &item->event_frames[number]);
+    }
     s_batch_clear (batch);
     self->writing = NULL;
+    s_cases_swap (self);
     return 0;
 }
 
@@ -349,6 +402,18 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
             continue;
         if (cmp_proto_id (request) == CMP_PROTO_SUBMIT) {
             cmp_proto_fault_t fault;
+            //  Without an actor, the request comes from the channel's
+            //  adapter; with one, its role must allow submitting
+            const char *actor = cmp_proto_actor (request);
+            if (actor && cmp_case_may (self->cases, actor, "submit", &fault)) {
+                s_send_error (self, socket, &msg,
+                              cmp_proto_request_id (request), fault.status,
+                              fault.field, fault.text);
+                cmp_proto_destroy (&request);
+                continue;
+            }
+            cmp_proto_set_role (
+              request, actor ? cmp_case_role (self->cases, actor) : "adapter");
             if (cmp_intake_check (self->intake, request, now, &fault)) {
                 s_send_error (self, socket, &msg, fault.request_id,
                               fault.status, fault.field, fault.text);
@@ -357,6 +422,7 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
                 cmp_writer_item_t *item = &batch->items[batch->size++];
                 memset (item, 0, sizeof (*item));
                 item->envelope = msg;
+                item->socket = socket;
                 item->request = request;
             }
             continue;
@@ -410,35 +476,94 @@ s_hex_decode (const char *text, byte *data, size_t size)
     return 0;
 }
 
-static void
-s_api_get (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+//  Reads need a role that may read; 0 if this one may
+static int
+s_may_read (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
 {
-    uint64_t request_id = cmp_proto_request_id (request);
+    cmp_proto_fault_t fault;
+    if (cmp_case_may (self->cases, cmp_proto_actor (request), "read", &fault)
+        == 0)
+        return 0;
+    s_send_error (self, self->api_socket, envelope_p,
+                  cmp_proto_request_id (request), fault.status, fault.field,
+                  fault.text);
+    return -1;
+}
+
+//  Answer that the complaint a GET or HISTORY names is not there
+static void
+s_not_found (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    char text[128];
+    bool by_id = cmp_proto_has (request, "id");
+    if (by_id)
+        snprintf (text, sizeof (text), "id: no complaint with id %" PRIu64,
+                  cmp_proto_complaint_id (request));
+    else
+        snprintf (text, sizeof (text),
+                  "number: no complaint with number \"%.64s\"",
+                  cmp_proto_number (request));
+    s_send_error (self, self->api_socket, envelope_p,
+                  cmp_proto_request_id (request), CMP_STATUS_NOT_FOUND,
+                  by_id ? "id" : "number", text);
+}
+
+//  The id a GET or HISTORY names, by id or by number, or 0 (then it has
+//  been answered); a given id is not looked up
+static uint64_t
+s_find (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
     bool by_id = cmp_proto_has (request, "id");
     const char *number = cmp_proto_number (request);
     if (by_id == (number != NULL)) {
-        s_send_error (self, self->api_socket, envelope_p, request_id,
-                      CMP_STATUS_INVALID, "id",
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), CMP_STATUS_INVALID, "id",
                       "id: give exactly one of id and number");
-        return;
+        return 0;
     }
+    for (const char *at = number; at && *at; at++)
+        if ((byte) *at < 0x20 || *at == 0x7f) {
+            char text[80];
+            snprintf (text, sizeof (text),
+                      "number: control character 0x%02x at byte %d", (byte) *at,
+                      (int) (at - number));
+            s_send_error (self, self->api_socket, envelope_p,
+                          cmp_proto_request_id (request), CMP_STATUS_INVALID,
+                          "number", text);
+            return 0;
+        }
     uint64_t id = by_id ? cmp_proto_complaint_id (request)
                         : cmp_store_number_find (self->store, number);
-    zchunk_t *record = id ? cmp_store_complaint (self->store, id) : NULL;
+    if (id == 0)
+        s_not_found (self, envelope_p, request);
+    return id;
+}
+
+static void
+s_api_get (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    if (s_may_read (self, envelope_p, request))
+        return;
+    uint64_t id = s_find (self, envelope_p, request);
+    if (!id)
+        return;
+    zchunk_t *record = cmp_store_complaint (self->store, id);
+    uint64_t history = 0;
     if (!record) {
-        char text[128];
-        if (by_id)
-            snprintf (text, sizeof (text), "no complaint with id %" PRIu64, id);
-        else
-            snprintf (text, sizeof (text), "no complaint with number \"%.64s\"",
-                      number);
-        s_send_error (self, self->api_socket, envelope_p, request_id,
-                      CMP_STATUS_NOT_FOUND, by_id ? "id" : "number", text);
+        s_not_found (self, envelope_p, request);
+        return;
+    }
+    if (cmp_store_history_count (self->store, id, &history)) {
+        zchunk_destroy (&record);
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), CMP_STATUS_INTERNAL, NULL,
+                      "the store could not be read");
         return;
     }
     cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_COMPLAINT);
-    cmp_proto_set_request_id (reply, request_id);
+    cmp_proto_set_request_id (reply, cmp_proto_request_id (request));
     cmp_proto_add_raw (reply, &record);
+    cmp_proto_set_history (reply, history);
     s_send (self->api_socket, envelope_p, &reply);
 }
 
@@ -476,25 +601,74 @@ s_chunk_destroy (void **item)
     zchunk_destroy ((zchunk_t **) item);
 }
 
+//  Build the query of a LIST or COUNT; 0, or -1 after answering why not
+static int
+s_query (cmp_server_t *self,
+         zmsg_t **envelope_p,
+         cmp_proto_t *request,
+         cmp_store_query_t *query)
+{
+    uint64_t request_id = cmp_proto_request_id (request);
+    memset (query, 0, sizeof (*query));
+    const char *channel = cmp_proto_channel (request);
+    const char *state = cmp_proto_state (request);
+    const char *priority = cmp_proto_priority (request);
+    char text[160];
+    const char *field = NULL;
+    if (channel && !cmp_intake_channel_valid (channel)) {
+        snprintf (text, sizeof (text),
+                  "channel: \"%.32s\" is not one of phone, email, web, "
+                  "counter, letter, social",
+                  channel);
+        field = "channel";
+    } else if (state && !cmp_case_state_known (state)) {
+        snprintf (text, sizeof (text),
+                  "state: \"%.32s\" is not a state (see the transition "
+                  "table)",
+                  state);
+        field = "state";
+    } else if (priority && !cmp_case_priority_known (priority)) {
+        snprintf (text, sizeof (text),
+                  "priority: \"%.32s\" is not one of urgent, high, normal, "
+                  "low",
+                  priority);
+        field = "priority";
+    }
+    if (field) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INVALID, field, text);
+        return -1;
+    }
+    query->channel = channel;
+    query->field[CMP_STORE_STATE] = state;
+    query->field[CMP_STORE_DEPARTMENT] = cmp_proto_case_department (request);
+    query->field[CMP_STORE_HANDLER] = cmp_proto_handler (request);
+    query->field[CMP_STORE_CATEGORY] = cmp_proto_category (request);
+    query->field[CMP_STORE_PRIORITY] = priority;
+    query->from =
+      cmp_proto_has (request, "from") ? cmp_proto_from (request) : 0;
+    query->to =
+      cmp_proto_has (request, "to") ? cmp_proto_to (request) : INT64_MAX;
+    query->updated_from = cmp_proto_has (request, "updated_from")
+                            ? cmp_proto_updated_from (request)
+                            : 0;
+    query->updated_to = cmp_proto_has (request, "updated_to")
+                          ? cmp_proto_updated_to (request)
+                          : INT64_MAX;
+    return 0;
+}
+
 static void
 s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
 {
     uint64_t request_id = cmp_proto_request_id (request);
     size_t limit;
-    if (s_page_limit (self, envelope_p, request, 50, self->page_max,
-                      "list/page_max", &limit))
+    cmp_store_query_t query;
+    if (s_may_read (self, envelope_p, request)
+        || s_page_limit (self, envelope_p, request, 50, self->page_max,
+                         "list/page_max", &limit)
+        || s_query (self, envelope_p, request, &query))
         return;
-    const char *channel = cmp_proto_channel (request);
-    if (channel && !cmp_intake_channel_valid (channel)) {
-        char text[128];
-        snprintf (text, sizeof (text),
-                  "channel: \"%.32s\" is not one of phone, email, web, "
-                  "counter, letter, social",
-                  channel);
-        s_send_error (self, self->api_socket, envelope_p, request_id,
-                      CMP_STATUS_INVALID, "channel", text);
-        return;
-    }
     byte cursor[CMP_STORE_CURSOR_SIZE];
     const char *after = cmp_proto_after (request);
     if (after && s_hex_decode (after, cursor, sizeof (cursor))) {
@@ -503,16 +677,12 @@ s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
                       "after: not a cursor returned by a previous LIST");
         return;
     }
-    int64_t from =
-      cmp_proto_has (request, "from") ? cmp_proto_from (request) : 0;
-    int64_t to =
-      cmp_proto_has (request, "to") ? cmp_proto_to (request) : INT64_MAX;
     zlistx_t *records = zlistx_new ();
     zlistx_set_destructor (records, s_chunk_destroy);
     byte next[CMP_STORE_CURSOR_SIZE];
     bool more = false;
-    if (cmp_store_list (self->store, from, to, channel, after ? cursor : NULL,
-                        limit, records, next, &more)) {
+    if (cmp_store_query (self->store, &query, after ? cursor : NULL, limit,
+                         records, next, &more, NULL)) {
         zlistx_destroy (&records);
         s_send_error (self, self->api_socket, envelope_p, request_id,
                       CMP_STATUS_INTERNAL, NULL, "the store could not be read");
@@ -530,6 +700,104 @@ s_api_list (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
         cmp_proto_set_next (reply, text);
     }
     s_send (self->api_socket, envelope_p, &reply);
+}
+
+static void
+s_api_count (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    cmp_store_query_t query;
+    if (s_may_read (self, envelope_p, request)
+        || s_query (self, envelope_p, request, &query))
+        return;
+    uint64_t count = 0;
+    bool more;
+    if (cmp_store_query (self->store, &query, NULL, SIZE_MAX, NULL, NULL, &more,
+                         &count)) {
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), CMP_STATUS_INTERNAL, NULL,
+                      "the store could not be read");
+        return;
+    }
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_COUNTED);
+    cmp_proto_set_request_id (reply, cmp_proto_request_id (request));
+    cmp_proto_set_complaints (reply, count);
+    s_send (self->api_socket, envelope_p, &reply);
+}
+
+static void
+s_api_history (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    uint64_t request_id = cmp_proto_request_id (request);
+    size_t limit;
+    if (s_may_read (self, envelope_p, request)
+        || s_page_limit (self, envelope_p, request, 100, self->page_max,
+                         "list/page_max", &limit))
+        return;
+    uint64_t id = s_find (self, envelope_p, request);
+    if (!id)
+        return;
+    uint64_t total = 0;
+    if (cmp_store_history_count (self->store, id, &total)) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INTERNAL, NULL, "the store could not be read");
+        return;
+    }
+    if (total == 0) {
+        //  No history: no such complaint, or a purged one
+        zchunk_t *record = cmp_store_complaint (self->store, id);
+        bool exists = record != NULL;
+        zchunk_destroy (&record);
+        if (!exists) {
+            s_not_found (self, envelope_p, request);
+            return;
+        }
+    }
+    uint64_t from =
+      cmp_proto_has (request, "from") ? (uint64_t) cmp_proto_from (request) : 1;
+    zlistx_t *entries = zlistx_new ();
+    zlistx_set_destructor (entries, s_chunk_destroy);
+    if (cmp_store_history (self->store, id, from, limit, entries)) {
+        zlistx_destroy (&entries);
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INTERNAL, NULL, "the store could not be read");
+        return;
+    }
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_ENTRIES);
+    cmp_proto_set_request_id (reply, request_id);
+    cmp_proto_set_history (reply, total);
+    zchunk_t *entry;
+    while ((entry = (zchunk_t *) zlistx_detach (entries, NULL)))
+        cmp_proto_add_raw (reply, &entry);
+    zlistx_destroy (&entries);
+    s_send (self->api_socket, envelope_p, &reply);
+}
+
+//  Check an ACT and add it to the gathering batch
+static void
+s_api_act (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
+{
+    cmp_proto_t *request = *request_p;
+    cmp_proto_fault_t fault;
+    if (cmp_case_check (self->cases, request, &fault)) {
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), fault.status, fault.field,
+                      fault.text);
+        return;
+    }
+    cmp_writer_batch_t *batch = self->gathering;
+    if (batch->size >= BATCH_CAPACITY) {
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), CMP_STATUS_UNAVAILABLE,
+                      NULL, "the daemon is busy; send the request again");
+        return;
+    }
+    cmp_writer_item_t *item = &batch->items[batch->size++];
+    memset (item, 0, sizeof (*item));
+    item->envelope = *envelope_p;
+    item->socket = self->api_socket;
+    item->request = request;
+    *envelope_p = NULL;
+    *request_p = NULL;
 }
 
 static void
@@ -580,13 +848,18 @@ s_handle_api (zloop_t *loop, zsock_t *socket, void *argument)
             case CMP_PROTO_GET: s_api_get (self, &msg, request); break;
             case CMP_PROTO_LIST: s_api_list (self, &msg, request); break;
             case CMP_PROTO_REPLAY: s_api_replay (self, &msg, request); break;
+            case CMP_PROTO_HISTORY: s_api_history (self, &msg, request); break;
+            case CMP_PROTO_COUNT: s_api_count (self, &msg, request); break;
+            case CMP_PROTO_ACT: s_api_act (self, &msg, &request); break;
             case CMP_PROTO_HEALTH:
                 s_reply_status (self, socket, &msg, request);
                 break;
             default: s_reply_not_served (self, socket, &msg, request, "api");
         }
         cmp_proto_destroy (&request);
+        zmsg_destroy (&msg);
     }
+    s_batch_dispatch (self);
     return 0;
 }
 
@@ -601,12 +874,16 @@ s_reload (cmp_server_t *self)
     zsys_notice ("reloading the configuration%s%s", filename ? " from " : "",
                  filename ? filename : "");
     cmp_config_t *fresh = cmp_config_new ();
-    if (filename && cmp_config_load (fresh, filename)) {
+    int rc = filename ? cmp_config_load (fresh, filename) : 0;
+    if (rc == 0) {
+        cmp_config_take_over (fresh, self->config);
+        rc = cmp_config_validate (fresh);
+    }
+    if (rc) {
         zsys_warning ("reload refused: the configuration has errors; the "
                       "running configuration stays");
         cmp_config_destroy (&fresh);
     } else {
-        cmp_config_take_over (fresh, self->config);
         cmp_config_destroy (&self->config);
         self->config = fresh;
         s_configure (self);
@@ -631,6 +908,72 @@ s_handle_signal (zloop_t *loop, zmq_pollitem_t *item, void *argument)
             return -1;
         }
     }
+    return 0;
+}
+
+//  Queue the daemon's own ACT (archive, purge) on every complaint in state
+//  unchanged since before cutoff, up to 256 per sweep and state
+static void
+s_sweep (cmp_server_t *self,
+         const char *state,
+         int64_t cutoff,
+         const char *action,
+         const char *reason)
+{
+    zlistx_t *records = zlistx_new ();
+    zlistx_set_destructor (records, s_chunk_destroy);
+    cmp_store_query_t query = {{state}, NULL, 0, INT64_MAX, 0, cutoff};
+    byte next[CMP_STORE_CURSOR_SIZE];
+    bool more;
+    if (cmp_store_query (self->store, &query, NULL, 256, records, next, &more,
+                         NULL))
+        zlistx_purge (records);
+    cmp_writer_batch_t *batch = self->gathering;
+    zchunk_t *chunk;
+    while ((chunk = (zchunk_t *) zlistx_detach (records, NULL))) {
+        cmp_proto_t *record = cmp_proto_decode_map (
+          CMP_PROTO_COMPLAINT, zchunk_data (chunk), zchunk_size (chunk));
+        zchunk_destroy (&chunk);
+        if (record && batch->size < BATCH_CAPACITY) {
+            cmp_proto_t *act = cmp_proto_new (CMP_PROTO_ACT);
+            cmp_proto_set_actor (act, CMP_CASE_SYSTEM);
+            cmp_proto_set_action (act, action);
+            cmp_proto_set_complaint_id (act, cmp_proto_complaint_id (record));
+            cmp_proto_set_version (act, cmp_proto_version (record));
+            cmp_proto_set_reason (act, reason);
+            cmp_writer_item_t *item = &batch->items[batch->size++];
+            memset (item, 0, sizeof (*item));
+            item->request = act;
+            self->sweeping = true;
+        }
+        cmp_proto_destroy (&record);
+    }
+    zlistx_destroy (&records);
+}
+
+//  Archive what has been closed, withdrawn or merged for archive/after,
+//  and purge what has been archived for archive/keep if archive/purge:
+//  the daemon's own requests, applied in the next batch like any other
+static int
+s_handle_sweep (zloop_t *loop, int timer_id, void *argument)
+{
+    (void) loop;
+    (void) timer_id;
+    cmp_server_t *self = (cmp_server_t *) argument;
+    if (self->sweeping)
+        return 0;
+    int64_t now = cmp_clock_now ();
+    if (self->archive_after) {
+        const char *reason = "unchanged for archive/after";
+        s_sweep (self, "closed", now - self->archive_after, "archive", reason);
+        s_sweep (self, "withdrawn", now - self->archive_after, "archive",
+                 reason);
+        s_sweep (self, "merged", now - self->archive_after, "archive", reason);
+    }
+    if (self->archive_keep)
+        s_sweep (self, "archived", now - self->archive_keep, "purge",
+                 "archived for archive/keep, and archive/purge is on");
+    s_batch_dispatch (self);
     return 0;
 }
 
@@ -665,6 +1008,7 @@ cmp_server_new (cmp_config_t **config_p)
     self->config = *config_p;
     *config_p = NULL;
     self->signal_fd = -1;
+    self->sweep_timer = -1;
     self->started = zclock_mono ();
     self->max_request =
       (size_t) cmp_config_number (self->config, "limits/max_request");
@@ -735,6 +1079,8 @@ cmp_server_new (cmp_config_t **config_p)
     self->watchdog = (int64_t) (watchdog / 1000);
     size_t interval = watchdog ? (size_t) (watchdog / 2000) : 1000;
     zloop_timer (self->loop, interval ? interval : 1, 0, s_handle_cron, self);
+    self->sweep_timer = zloop_timer (self->loop, (size_t) self->archive_sweep,
+                                     0, s_handle_sweep, self);
     return self;
 
 failed:
@@ -761,6 +1107,8 @@ cmp_server_destroy (cmp_server_t **self_p)
         zsock_destroy (&self->api_socket);
         zsock_destroy (&self->intake_socket);
         cmp_intake_destroy (&self->intake);
+        cmp_case_destroy (&self->cases);
+        cmp_case_destroy (&self->cases_next);
         cmp_store_destroy (&self->store);
         cmp_config_destroy (&self->config);
         free (self);

@@ -24,6 +24,10 @@ struct _cmp_store_t
     MDB_dbi by_time;        //  received_at id -> ""
     MDB_dbi by_channel;     //  channel NUL received_at id -> ""
     MDB_dbi events;         //  seq -> event
+    MDB_dbi history;        //  id n -> entry
+    MDB_dbi by_field;       //  tag value NUL received_at id -> ""
+    MDB_dbi by_updated;     //  updated_at id -> ""
+    MDB_dbi times;          //  id -> received_at updated_at
     MDB_dbi meta;           //  "schema" -> version
     MDB_txn *write;         //  Open write transaction, or NULL
     MDB_txn *read;          //  Reusable read transaction (reset when idle)
@@ -124,6 +128,31 @@ s_reader_done (cmp_store_t *self, MDB_txn *txn)
         mdb_txn_reset (self->read);
 }
 
+//  A read transaction and a cursor on dbi in it, for the read functions;
+//  NULL if either failed. Close with s_read_done.
+static MDB_cursor *
+s_read_cursor (cmp_store_t *self, MDB_dbi dbi, MDB_txn **txn_p)
+{
+    *txn_p = s_reader (self);
+    if (!*txn_p)
+        return NULL;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (*txn_p, dbi, &cursor);
+    if (rc) {
+        s_reader_done (self, *txn_p);
+        s_failed (self, rc, "mdb_cursor_open");
+        return NULL;
+    }
+    return cursor;
+}
+
+static void
+s_read_done (cmp_store_t *self, MDB_txn *txn, MDB_cursor *cursor)
+{
+    mdb_cursor_close (cursor);
+    s_reader_done (self, txn);
+}
+
 //  Highest key of a u64-keyed database, 0 if empty
 static int
 s_last_u64 (cmp_store_t *self, MDB_txn *txn, MDB_dbi dbi, uint64_t *value)
@@ -188,6 +217,42 @@ s_load_pending (cmp_store_t *self, MDB_txn *txn)
     return 0;
 }
 
+//  Schema 3 added the query indexes. Every complaint of an older store
+//  is registered and was never changed: index it so.
+static int
+s_upgrade_indexes (cmp_store_t *self, MDB_txn *txn)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (txn, self->by_time, &cursor);
+    if (rc)
+        return s_failed (self, rc, "mdb_cursor_open (upgrade)");
+    MDB_val key, data;
+    size_t count = 0;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+    while (rc == 0 && key.mv_size == CMP_STORE_CURSOR_SIZE) {
+        const byte *time_id = (const byte *) key.mv_data;
+        byte field[1 + 11 + CMP_STORE_CURSOR_SIZE] = "sregistered";
+        memcpy (field + 12, time_id, CMP_STORE_CURSOR_SIZE);
+        byte times[16];
+        memcpy (times, time_id, 8);
+        memcpy (times + 8, time_id, 8);
+        MDB_val field_key = {sizeof (field), field}, empty = {0, (void *) ""};
+        MDB_val updated_key = {CMP_STORE_CURSOR_SIZE, (void *) time_id};
+        MDB_val id_key = {8, (void *) (time_id + 8)}, times_data = {16, times};
+        if ((rc = mdb_put (txn, self->by_field, &field_key, &empty, 0))
+            || (rc = mdb_put (txn, self->by_updated, &updated_key, &empty, 0))
+            || (rc = mdb_put (txn, self->times, &id_key, &times_data, 0)))
+            break;
+        count++;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    if (rc && rc != MDB_NOTFOUND)
+        return s_failed (self, rc, "mdb_put (upgrade)");
+    zsys_notice ("cmp_store: indexed %zu complaints for queries", count);
+    return 0;
+}
+
 static int
 s_open_dbs (cmp_store_t *self)
 {
@@ -206,6 +271,10 @@ s_open_dbs (cmp_store_t *self)
                {"by_time", &self->by_time},
                {"by_channel", &self->by_channel},
                {"events", &self->events},
+               {"history", &self->history},
+               {"by_field", &self->by_field},
+               {"by_updated", &self->by_updated},
+               {"times", &self->times},
                {"meta", &self->meta}};
     for (size_t index = 0; index < sizeof (dbs) / sizeof (dbs[0]); index++) {
         rc = mdb_dbi_open (txn, dbs[index].name, MDB_CREATE, dbs[index].dbi);
@@ -230,8 +299,12 @@ s_open_dbs (cmp_store_t *self)
     } else if (rc) {
         s_failed (self, rc, "mdb_get (schema)");
         goto txn_abort;
-    } else if (data.mv_size == 8 && s_get_u64 ((byte *) data.mv_data) == 1) {
-        //  Version 1 had no refs_log: its refs index is complete as it is
+    } else if (data.mv_size == 8 && s_get_u64 ((byte *) data.mv_data) >= 1
+               && s_get_u64 ((byte *) data.mv_data) < CMP_STORE_SCHEMA) {
+        //  Version 1 had no refs_log: its refs index is complete as it is.
+        //  Versions 1 and 2 had no history: their complaints start with
+        //  none, and the history database was created above.
+        uint64_t was = s_get_u64 ((byte *) data.mv_data);
         byte version[8];
         s_put_u64 (version, CMP_STORE_SCHEMA);
         MDB_val upgraded = {8, version};
@@ -240,8 +313,10 @@ s_open_dbs (cmp_store_t *self)
             s_failed (self, rc, "mdb_put (schema)");
             goto txn_abort;
         }
-        zsys_notice ("cmp_store: store upgraded from schema 1 to %d",
-                     CMP_STORE_SCHEMA);
+        if (s_upgrade_indexes (self, txn))
+            goto txn_abort;
+        zsys_notice ("cmp_store: store upgraded from schema %" PRIu64 " to %d",
+                     was, CMP_STORE_SCHEMA);
     } else if (data.mv_size != 8
                || s_get_u64 ((byte *) data.mv_data) != CMP_STORE_SCHEMA) {
         zsys_error ("cmp_store: schema version %" PRIu64
@@ -303,7 +378,7 @@ cmp_store_new (const char *path, size_t map_size, size_t map_max)
         s_failed (self, rc, "mdb_env_create");
         goto free_self;
     }
-    mdb_env_set_maxdbs (self->env, 8);
+    mdb_env_set_maxdbs (self->env, 32);
     //  A map larger than configured (grown earlier) is kept as it is
     rc = mdb_env_set_mapsize (self->env, map_size);
     if (rc) {
@@ -770,6 +845,387 @@ cmp_store_event_put (cmp_store_t *self, uint64_t seq, zchunk_t *event)
                   zchunk_size (event), MDB_APPEND, "mdb_put (events)");
 }
 
+int
+cmp_store_complaint_replace (cmp_store_t *self, uint64_t id, zchunk_t *record)
+{
+    assert (self);
+    assert (self->write);
+    byte id_key[8];
+    s_put_u64 (id_key, id);
+    return s_put (self, self->complaints, id_key, 8, zchunk_data (record),
+                  zchunk_size (record), 0, "mdb_put (complaints)");
+}
+
+static void
+s_history_key (byte *key, uint64_t id, uint64_t n)
+{
+    s_put_u64 (key, id);
+    s_put_u64 (key + 8, n);
+}
+
+int
+cmp_store_history_put (cmp_store_t *self,
+                       uint64_t id,
+                       uint64_t n,
+                       zchunk_t *entry)
+{
+    assert (self);
+    assert (self->write);
+    assert (n > 0);
+    byte key[16];
+    s_history_key (key, id, n);
+    //  Entries are never replaced: history cannot be rewritten
+    return s_put (self, self->history, key, sizeof (key), zchunk_data (entry),
+                  zchunk_size (entry), MDB_NOOVERWRITE, "mdb_put (history)");
+}
+
+int
+cmp_store_history_purge (cmp_store_t *self, uint64_t id)
+{
+    assert (self);
+    assert (self->write);
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->write, self->history, &cursor);
+    if (rc)
+        return s_failed (self, rc, "mdb_cursor_open");
+    byte start[16];
+    s_history_key (start, id, 0);
+    while (true) {
+        //  Seek again after each delete, rather than trust where the
+        //  cursor stands after one
+        MDB_val key = {16, start}, data;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+        if (rc || key.mv_size != 16 || s_get_u64 ((byte *) key.mv_data) != id)
+            break;
+        rc = mdb_cursor_del (cursor, 0);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close (cursor);
+    return rc && rc != MDB_NOTFOUND ? s_failed (self, rc, "mdb_cursor_del") : 0;
+}
+
+int
+cmp_store_history_count (cmp_store_t *self, uint64_t id, uint64_t *count)
+{
+    assert (self);
+    *count = 0;
+    MDB_txn *txn;
+    MDB_cursor *cursor = s_read_cursor (self, self->history, &txn);
+    if (!cursor)
+        return -1;
+    int rc;
+    //  The last entry of id is the one before the first key of id + 1
+    byte start[16];
+    s_history_key (start, id + 1, 0);
+    MDB_val key = {16, start}, data;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_LAST);
+    int result = 0;
+    if (rc == 0) {
+        if (key.mv_size == 16 && s_get_u64 ((byte *) key.mv_data) == id)
+            *count = s_get_u64 ((byte *) key.mv_data + 8);
+    } else if (rc != MDB_NOTFOUND)
+        result = s_failed (self, rc, "mdb_cursor_get (history)");
+    s_read_done (self, txn, cursor);
+    return result;
+}
+
+int
+cmp_store_history (cmp_store_t *self,
+                   uint64_t id,
+                   uint64_t from,
+                   size_t limit,
+                   zlistx_t *entries)
+{
+    assert (self);
+    MDB_txn *txn;
+    MDB_cursor *cursor = s_read_cursor (self, self->history, &txn);
+    if (!cursor)
+        return -1;
+    int rc;
+    byte start[16];
+    s_history_key (start, id, from);
+    MDB_val key = {16, start}, data;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    size_t found = 0;
+    while (rc == 0 && found < limit && key.mv_size == 16
+           && s_get_u64 ((byte *) key.mv_data) == id) {
+        zlistx_add_end (entries, zchunk_new (data.mv_data, data.mv_size));
+        found++;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    int result = 0;
+    if (rc && rc != MDB_NOTFOUND)
+        result = s_failed (self, rc, "mdb_cursor_get (history)");
+    s_read_done (self, txn, cursor);
+    return result;
+}
+
+//  --------------------------------------------------------------------------
+//  The query indexes
+
+//  Tag byte of each field in by_field keys
+static const char s_field_tags[CMP_STORE_FIELDS] = {'s', 'd', 'h', 'c', 'p'};
+
+//  Longest value a by_field key holds; longer ones are cut (at a UTF-8
+//  boundary they may split, which only affects matching of such values)
+#define FIELD_VALUE_MAX 200
+
+//  Build the by_field key of field = value for (received_at, id); returns
+//  its size
+static size_t
+s_field_key (
+  byte *key, int field, const char *value, int64_t received_at, uint64_t id)
+{
+    size_t size = strlen (value);
+    if (size > FIELD_VALUE_MAX)
+        size = FIELD_VALUE_MAX;
+    key[0] = (byte) s_field_tags[field];
+    memcpy (key + 1, value, size);
+    key[1 + size] = 0;
+    s_put_u64 (key + 2 + size, (uint64_t) received_at);
+    s_put_u64 (key + 10 + size, id);
+    return 18 + size;
+}
+
+static int
+s_del (cmp_store_t *self,
+       MDB_dbi dbi,
+       const void *key,
+       size_t key_size,
+       const char *what)
+{
+    MDB_val k = {key_size, (void *) key};
+    int rc = mdb_del (self->write, dbi, &k, NULL);
+    return rc && rc != MDB_NOTFOUND ? s_failed (self, rc, what) : 0;
+}
+
+int
+cmp_store_index (cmp_store_t *self,
+                 uint64_t id,
+                 const cmp_store_keys_t *old,
+                 const cmp_store_keys_t *now)
+{
+    assert (self);
+    assert (self->write);
+    assert (now);
+    byte key[FIELD_VALUE_MAX + 18];
+    for (int field = 0; field < CMP_STORE_FIELDS; field++) {
+        const char *was = old ? old->field[field] : NULL;
+        const char *is = now->field[field];
+        if (was && is && streq (was, is))
+            continue;
+        if (was
+            && s_del (self, self->by_field, key,
+                      s_field_key (key, field, was, old->received_at, id),
+                      "mdb_del (by_field)"))
+            return -1;
+        if (is
+            && s_put (self, self->by_field, key,
+                      s_field_key (key, field, is, now->received_at, id), "", 0,
+                      0, "mdb_put (by_field)"))
+            return -1;
+    }
+    if (!old || old->updated_at != now->updated_at) {
+        if (old) {
+            s_put_u64 (key, (uint64_t) old->updated_at);
+            s_put_u64 (key + 8, id);
+            if (s_del (self, self->by_updated, key, 16, "mdb_del (by_updated)"))
+                return -1;
+        }
+        s_put_u64 (key, (uint64_t) now->updated_at);
+        s_put_u64 (key + 8, id);
+        if (s_put (self, self->by_updated, key, 16, "", 0, 0,
+                   "mdb_put (by_updated)"))
+            return -1;
+        byte id_key[8], times[16];
+        s_put_u64 (id_key, id);
+        s_put_u64 (times, (uint64_t) now->received_at);
+        s_put_u64 (times + 8, (uint64_t) now->updated_at);
+        if (s_put (self, self->times, id_key, 8, times, 16, 0,
+                   "mdb_put (times)"))
+            return -1;
+    }
+    return 0;
+}
+
+//  True if key is in dbi; -1 in *rc_p if the read failed
+static bool
+s_exists (MDB_txn *txn, MDB_dbi dbi, const void *key, size_t size, int *rc_p)
+{
+    MDB_val k = {size, (void *) key}, data;
+    int rc = mdb_get (txn, dbi, &k, &data);
+    if (rc && rc != MDB_NOTFOUND)
+        *rc_p = rc;
+    return rc == 0;
+}
+
+int
+cmp_store_query (cmp_store_t *self,
+                 const cmp_store_query_t *query,
+                 const byte *cursor_key,
+                 size_t limit,
+                 zlistx_t *records,
+                 byte *next,
+                 bool *more,
+                 uint64_t *count)
+{
+    assert (self);
+    assert (query);
+    *more = false;
+    if (count)
+        *count = 0;
+    int64_t from = query->from > 0 ? query->from : 0;
+    int64_t to = query->to;
+    int64_t updated_from = query->updated_from > 0 ? query->updated_from : 0;
+    int64_t updated_to = query->updated_to;
+    if (to <= from || updated_to <= updated_from || (records && limit == 0))
+        return 0;
+    bool by_updated_range = updated_from > 0 || updated_to < INT64_MAX;
+
+    //  The index that drives: a field, the channel, the update time, or
+    //  the registration time. Its keys end in (time, id).
+    //  The fields likely to match fewest complaints drive first
+    static const int drivers[] = {CMP_STORE_HANDLER, CMP_STORE_DEPARTMENT,
+                                  CMP_STORE_CATEGORY, CMP_STORE_PRIORITY,
+                                  CMP_STORE_STATE};
+    int driver = -1;
+    for (size_t index = 0; index < sizeof (drivers) / sizeof (drivers[0]);
+         index++)
+        if (query->field[drivers[index]]) {
+            driver = drivers[index];
+            break;
+        }
+    MDB_dbi dbi = self->by_time;
+    bool drive_updated = false;
+    byte prefix[FIELD_VALUE_MAX + 2];
+    size_t prefix_size = 0;
+    if (driver >= 0) {
+        dbi = self->by_field;
+        prefix_size = s_field_key (prefix, driver, query->field[driver], 0, 0)
+                      - CMP_STORE_CURSOR_SIZE;
+    } else if (query->channel) {
+        dbi = self->by_channel;
+        prefix_size = strlen (query->channel) + 1;
+        if (prefix_size > 64)
+            return 0;
+        memcpy (prefix, query->channel, prefix_size);
+    } else if (by_updated_range && from == 0 && to == INT64_MAX) {
+        dbi = self->by_updated;
+        drive_updated = true;
+    }
+    int64_t low = drive_updated ? updated_from : from;
+    int64_t high = drive_updated ? updated_to : to;
+
+    byte start[FIELD_VALUE_MAX + 2 + CMP_STORE_CURSOR_SIZE];
+    memcpy (start, prefix, prefix_size);
+    s_put_u64 (start + prefix_size, (uint64_t) low);
+    s_put_u64 (start + prefix_size + 8, 0);
+    //  Resume strictly after the cursor when it is past the start
+    bool skip_equal = false;
+    if (cursor_key
+        && memcmp (cursor_key, start + prefix_size, CMP_STORE_CURSOR_SIZE)
+             >= 0) {
+        memcpy (start + prefix_size, cursor_key, CMP_STORE_CURSOR_SIZE);
+        skip_equal = true;
+    }
+    MDB_txn *txn;
+    MDB_cursor *cursor = s_read_cursor (self, dbi, &txn);
+    if (!cursor)
+        return -1;
+    int rc;
+    MDB_val key = {prefix_size + CMP_STORE_CURSOR_SIZE, start}, data;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    size_t found = 0;
+    int failed = 0; //  LMDB error of a lookup
+    while (rc == 0) {
+        if (key.mv_size != prefix_size + CMP_STORE_CURSOR_SIZE
+            || memcmp (key.mv_data, prefix, prefix_size) != 0)
+            break; //  Past this value
+        const byte *entry = (const byte *) key.mv_data + prefix_size;
+        if (skip_equal
+            && memcmp (entry, start + prefix_size, CMP_STORE_CURSOR_SIZE)
+                 == 0) {
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+            continue;
+        }
+        if ((int64_t) s_get_u64 (entry) >= high)
+            break;
+        uint64_t id = s_get_u64 (entry + 8);
+        byte id_key[8];
+        memcpy (id_key, entry + 8, 8);
+        //  The other conditions, from the small indexes
+        int64_t received_at = (int64_t) s_get_u64 (entry);
+        bool match = true;
+        if (drive_updated || by_updated_range) {
+            MDB_val k = {8, id_key}, times;
+            int got = mdb_get (txn, self->times, &k, &times);
+            if (got || times.mv_size != 16) {
+                failed = got ? got : MDB_CORRUPTED;
+                break;
+            }
+            received_at = (int64_t) s_get_u64 ((byte *) times.mv_data);
+            int64_t updated_at =
+              (int64_t) s_get_u64 ((byte *) times.mv_data + 8);
+            match = received_at >= from && received_at < to
+                    && updated_at >= updated_from && updated_at < updated_to;
+        }
+        for (int field = 0; field < CMP_STORE_FIELDS && match; field++) {
+            if (field == driver || !query->field[field])
+                continue;
+            byte other[FIELD_VALUE_MAX + 18];
+            size_t size =
+              s_field_key (other, field, query->field[field], received_at, id);
+            match = s_exists (txn, self->by_field, other, size, &failed);
+        }
+        if (match && query->channel && dbi != self->by_channel) {
+            byte other[64 + CMP_STORE_CURSOR_SIZE];
+            size_t size = strlen (query->channel);
+            if (size >= 64)
+                match = false;
+            else {
+                memcpy (other, query->channel, size + 1);
+                s_put_u64 (other + size + 1, (uint64_t) received_at);
+                s_put_u64 (other + size + 9, id);
+                match = s_exists (txn, self->by_channel, other,
+                                  size + 1 + CMP_STORE_CURSOR_SIZE, &failed);
+            }
+        }
+        if (failed)
+            break;
+        if (match) {
+            if (records && found == limit) {
+                *more = true;
+                break;
+            }
+            if (records) {
+                MDB_val k = {8, id_key}, record;
+                failed = mdb_get (txn, self->complaints, &k, &record);
+                if (failed)
+                    break;
+                zlistx_add_end (records,
+                                zchunk_new (record.mv_data, record.mv_size));
+                memcpy (next, entry, CMP_STORE_CURSOR_SIZE);
+            }
+            found++;
+        }
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    int result = 0;
+    if (failed)
+        result = s_failed (self, failed, "mdb_get (query)");
+    else if (rc && rc != MDB_NOTFOUND)
+        result = s_failed (self, rc, "mdb_cursor_get (query)");
+    if (count)
+        *count = found;
+    s_read_done (self, txn, cursor);
+    return result;
+}
+
 //  --------------------------------------------------------------------------
 //  Reads
 
@@ -815,111 +1271,17 @@ cmp_store_number_find (cmp_store_t *self, const char *number)
 }
 
 int
-cmp_store_list (cmp_store_t *self,
-                int64_t from,
-                int64_t to,
-                const char *channel,
-                const byte *cursor_key,
-                size_t limit,
-                zlistx_t *records,
-                byte *next,
-                bool *more)
-{
-    assert (self);
-    assert (records);
-    *more = false;
-    if (from < 0)
-        from = 0;
-    if (to <= from || limit == 0)
-        return 0;
-    //  Key prefix: "" for by_time, channel NUL for by_channel
-    byte prefix[64];
-    size_t prefix_size = 0;
-    if (channel) {
-        prefix_size = strlen (channel) + 1;
-        if (prefix_size > sizeof (prefix))
-            return 0;
-        memcpy (prefix, channel, prefix_size);
-    }
-    byte start[64 + CMP_STORE_CURSOR_SIZE];
-    memcpy (start, prefix, prefix_size);
-    s_put_u64 (start + prefix_size, (uint64_t) from);
-    s_put_u64 (start + prefix_size + 8, 0);
-    //  Resume strictly after the cursor when it is past from
-    bool skip_equal = false;
-    if (cursor_key
-        && memcmp (cursor_key, start + prefix_size, CMP_STORE_CURSOR_SIZE)
-             >= 0) {
-        memcpy (start + prefix_size, cursor_key, CMP_STORE_CURSOR_SIZE);
-        skip_equal = true;
-    }
-    MDB_txn *txn = s_reader (self);
-    if (!txn)
-        return -1;
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open (txn, channel ? self->by_channel : self->by_time,
-                              &cursor);
-    if (rc) {
-        s_reader_done (self, txn);
-        return s_failed (self, rc, "mdb_cursor_open");
-    }
-    MDB_val key = {prefix_size + CMP_STORE_CURSOR_SIZE, start}, data;
-    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
-    size_t found = 0;
-    int result = 0;
-    while (rc == 0) {
-        if (key.mv_size != prefix_size + CMP_STORE_CURSOR_SIZE
-            || memcmp (key.mv_data, prefix, prefix_size) != 0)
-            break; //  Past this channel
-        const byte *entry = (const byte *) key.mv_data + prefix_size;
-        if (skip_equal
-            && memcmp (entry, start + prefix_size, CMP_STORE_CURSOR_SIZE)
-                 == 0) {
-            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
-            continue;
-        }
-        if ((int64_t) s_get_u64 (entry) >= to)
-            break;
-        if (found == limit) {
-            *more = true;
-            break;
-        }
-        byte id_key[8];
-        memcpy (id_key, entry + 8, 8);
-        MDB_val id = {8, id_key}, record;
-        rc = mdb_get (txn, self->complaints, &id, &record);
-        if (rc) {
-            result = s_failed (self, rc, "mdb_get (list)");
-            break;
-        }
-        zlistx_add_end (records, zchunk_new (record.mv_data, record.mv_size));
-        memcpy (next, entry, CMP_STORE_CURSOR_SIZE);
-        found++;
-        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
-    }
-    if (rc && rc != MDB_NOTFOUND && result == 0)
-        result = s_failed (self, rc, "mdb_cursor_get (list)");
-    mdb_cursor_close (cursor);
-    s_reader_done (self, txn);
-    return result;
-}
-
-int
 cmp_store_events (cmp_store_t *self,
                   uint64_t from,
                   size_t limit,
                   zlistx_t *events)
 {
     assert (self);
-    MDB_txn *txn = s_reader (self);
-    if (!txn)
+    MDB_txn *txn;
+    MDB_cursor *cursor = s_read_cursor (self, self->events, &txn);
+    if (!cursor)
         return -1;
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open (txn, self->events, &cursor);
-    if (rc) {
-        s_reader_done (self, txn);
-        return s_failed (self, rc, "mdb_cursor_open");
-    }
+    int rc;
     byte start[8];
     s_put_u64 (start, from);
     MDB_val key = {8, start}, data;
@@ -933,8 +1295,7 @@ cmp_store_events (cmp_store_t *self,
     int result = 0;
     if (rc && rc != MDB_NOTFOUND)
         result = s_failed (self, rc, "mdb_cursor_get (events)");
-    mdb_cursor_close (cursor);
-    s_reader_done (self, txn);
+    s_read_done (self, txn, cursor);
     return result;
 }
 
@@ -1021,10 +1382,15 @@ cmp_store_test (bool verbose)
             assert (s_test_ref (self, "web", ref) == 0);
             uint64_t id =
               cmp_store_next_id (self, base + index, number, sizeof (number));
+            cmp_store_keys_t keys = {
+              {"registered", index % 4 ? "ward 3" : "billing"},
+              base + index,
+              base + index};
             failed =
               cmp_store_complaint_put (self, id, number,
                                        index % 2 ? "web" : "phone", ref,
                                        base + index, record)
+              || cmp_store_index (self, id, NULL, &keys)
               || cmp_store_event_put (self, cmp_store_next_seq (self), record);
         }
         if (!failed && cmp_store_commit (self) == 0)
@@ -1056,17 +1422,62 @@ cmp_store_test (bool verbose)
     zlistx_set_destructor (records, s_chunk_destroy);
     byte next[CMP_STORE_CURSOR_SIZE];
     bool more;
-    int rc = cmp_store_list (self, 0, INT64_MAX, NULL, NULL, 150, records, next,
-                             &more);
+    cmp_store_query_t query = {{NULL}, NULL, 0, INT64_MAX, 0, INT64_MAX};
+    int rc =
+      cmp_store_query (self, &query, NULL, 150, records, next, &more, NULL);
     assert (rc == 0 && zlistx_size (records) == 150 && more);
-    rc = cmp_store_list (self, 0, INT64_MAX, NULL, next, 150, records, next,
-                         &more);
+    rc = cmp_store_query (self, &query, next, 150, records, next, &more, NULL);
     assert (rc == 0 && zlistx_size (records) == 200 && !more);
     zlistx_purge (records);
-    rc = cmp_store_list (self, base + 10, base + 20, "web", NULL, 100, records,
-                         next, &more);
+    query.channel = "web";
+    query.from = base + 10;
+    query.to = base + 20;
+    rc = cmp_store_query (self, &query, NULL, 100, records, next, &more, NULL);
     assert (rc == 0 && zlistx_size (records) == 5 && !more);
     zlistx_purge (records);
+    //  Queries through the field index, other conditions looked up
+    uint64_t count;
+    query.field[CMP_STORE_DEPARTMENT] = "billing";
+    query.channel = NULL;
+    query.from = 0;
+    query.to = INT64_MAX;
+    rc = cmp_store_query (self, &query, NULL, 0, NULL, NULL, &more, &count);
+    assert (rc == 0 && count == 50);
+    query.channel = "phone"; //  Every 4th is even: all 50 are phone
+    query.field[CMP_STORE_STATE] = "registered";
+    rc = cmp_store_query (self, &query, NULL, 0, NULL, NULL, &more, &count);
+    assert (rc == 0 && count == 50);
+    query.channel = "web";
+    rc = cmp_store_query (self, &query, NULL, 0, NULL, NULL, &more, &count);
+    assert (rc == 0 && count == 0);
+    //  A change moves the complaint in the indexes
+    rc = cmp_store_begin (self);
+    assert (rc == 0);
+    cmp_store_keys_t was = {{"registered", "billing"}, base, base};
+    cmp_store_keys_t now = {{"assigned", "billing", "li.na"}, base, base + 500};
+    rc = cmp_store_index (self, 1, &was, &now);
+    assert (rc == 0);
+    rc = cmp_store_commit (self);
+    assert (rc == 0);
+    cmp_store_query_t assigned = {{"assigned", "billing", "li.na"},
+                                  "phone",
+                                  0,
+                                  INT64_MAX,
+                                  base + 500,
+                                  base + 501};
+    rc =
+      cmp_store_query (self, &assigned, NULL, 10, records, next, &more, NULL);
+    assert (rc == 0 && zlistx_size (records) == 1 && !more);
+    zlistx_purge (records);
+    //  Driven by the update time alone
+    cmp_store_query_t updated = {{NULL},    NULL,       0,
+                                 INT64_MAX, base + 100, INT64_MAX};
+    rc = cmp_store_query (self, &updated, NULL, 0, NULL, NULL, &more, &count);
+    assert (rc == 0 && count == 101);
+    query.field[CMP_STORE_STATE] = "registered";
+    query.channel = NULL;
+    rc = cmp_store_query (self, &query, NULL, 0, NULL, NULL, &more, &count);
+    assert (rc == 0 && count == 49);
     //  Events from a sequence number
     rc = cmp_store_events (self, 195, 100, records);
     assert (rc == 0 && zlistx_size (records) == 6);

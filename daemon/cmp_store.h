@@ -11,6 +11,10 @@
         by_time     received_at (u64 BE) id        -> (empty)
         by_channel  channel NUL received_at id     -> (empty)
         events      seq (u64 BE)                   -> event (msgpack map)
+        history     id (u64 BE) n (u64 BE)         -> entry (msgpack map)
+        by_field    tag value NUL received_at id   -> (empty)
+        by_updated  updated_at (u64 BE) id         -> (empty)
+        times       id                             -> received_at updated_at
         meta        "schema"                       -> schema version
 
     Writes happen between cmp_store_begin and cmp_store_commit, in one LMDB
@@ -32,7 +36,7 @@
 #ifndef CMP_STORE_H_INCLUDED
 #define CMP_STORE_H_INCLUDED
 
-#define CMP_STORE_SCHEMA 2
+#define CMP_STORE_SCHEMA 3
 
 //  Refs arrive in random key order, and inserting each into the refs
 //  index would dirty a page of it per complaint. New refs are appended to
@@ -42,8 +46,33 @@
 #define CMP_STORE_MERGE_AT 32768
 #define CMP_STORE_MERGE_CHUNK 256
 
-//  Length of a LIST cursor in bytes (received_at and id, big-endian)
+//  Length of a LIST cursor in bytes (a time and the id, big-endian)
 #define CMP_STORE_CURSOR_SIZE 16
+
+//  Fields of a complaint that queries find through the by_field index
+#define CMP_STORE_STATE 0
+#define CMP_STORE_DEPARTMENT 1
+#define CMP_STORE_HANDLER 2
+#define CMP_STORE_CATEGORY 3
+#define CMP_STORE_PRIORITY 4
+#define CMP_STORE_FIELDS 5
+
+//  What the query indexes hold of one complaint
+typedef struct
+{
+    const char *field[CMP_STORE_FIELDS]; //  Values, NULL when absent
+    int64_t received_at;                 //  Registration time
+    int64_t updated_at;                  //  Last change
+} cmp_store_keys_t;
+
+//  A query: every condition given must hold
+typedef struct
+{
+    const char *field[CMP_STORE_FIELDS]; //  Values to match, NULL = any
+    const char *channel;                 //  Channel, NULL = any
+    int64_t from, to;                    //  received_at in [from, to)
+    int64_t updated_from, updated_to;    //  updated_at in [from, to)
+} cmp_store_query_t;
 
 //  Open or create the store in directory path (created if missing), with
 //  an initial map of map_size bytes that may grow up to map_max bytes (0:
@@ -108,6 +137,28 @@ int cmp_store_complaint_put (cmp_store_t *self,
                              int64_t received_at,
                              zchunk_t *record) CMP_MUSTCHECK;
 
+//  Replace the record of complaint id (indexes are not touched).
+int cmp_store_complaint_replace (cmp_store_t *self,
+                                 uint64_t id,
+                                 zchunk_t *record) CMP_MUSTCHECK;
+
+//  Append history entry n (from 1, without gaps) of complaint id. An
+//  entry, once written, cannot be replaced: that is refused.
+int cmp_store_history_put (cmp_store_t *self,
+                           uint64_t id,
+                           uint64_t n,
+                           zchunk_t *entry) CMP_MUSTCHECK;
+
+//  Delete every history entry of complaint id (the retention purge).
+int cmp_store_history_purge (cmp_store_t *self, uint64_t id) CMP_MUSTCHECK;
+
+//  Bring the query indexes of complaint id from old (NULL for a new
+//  complaint) to now.
+int cmp_store_index (cmp_store_t *self,
+                     uint64_t id,
+                     const cmp_store_keys_t *old,
+                     const cmp_store_keys_t *now) CMP_MUSTCHECK;
+
 //  Reserve the next event sequence number.
 uint64_t cmp_store_next_seq (cmp_store_t *self);
 
@@ -125,25 +176,42 @@ zchunk_t *cmp_store_complaint (cmp_store_t *self, uint64_t id);
 //  The id of the complaint with this number, or 0.
 uint64_t cmp_store_number_find (cmp_store_t *self, const char *number);
 
-//  Append up to limit records with received_at in [from, to), on channel
-//  if not NULL, after cursor if not NULL, to records (as zchunk_t *). If
-//  more remain, writes the last record's cursor into next (size
-//  CMP_STORE_CURSOR_SIZE) and sets *more. Returns 0 or -1.
-int cmp_store_list (cmp_store_t *self,
-                    int64_t from,
-                    int64_t to,
-                    const char *channel,
-                    const byte *cursor,
-                    size_t limit,
-                    zlistx_t *records,
-                    byte *next,
-                    bool *more) CMP_MUSTCHECK;
+//  Append up to limit records that match query to records, after cursor
+//  if not NULL. If more remain, writes the last record's cursor into next
+//  (size CMP_STORE_CURSOR_SIZE) and sets *more. Or, when
+//  records is NULL, count every match into *count. One index drives: the
+//  first field given (handler, department, category, priority, state),
+//  else the channel, else the update time when only it is bounded, else
+//  the registration time; the other conditions are looked up in the
+//  indexes, not in the records. Results are in the order of the driving
+//  index: registration time, or update time. Returns 0 or -1.
+int cmp_store_query (cmp_store_t *self,
+                     const cmp_store_query_t *query,
+                     const byte *cursor,
+                     size_t limit,
+                     zlistx_t *records,
+                     byte *next,
+                     bool *more,
+                     uint64_t *count) CMP_MUSTCHECK;
 
 //  Append up to limit events with seq >= from to events. Returns 0 or -1.
 int cmp_store_events (cmp_store_t *self,
                       uint64_t from,
                       size_t limit,
                       zlistx_t *events) CMP_MUSTCHECK;
+
+//  Set *count to the number of history entries of complaint id.
+int cmp_store_history_count (cmp_store_t *self,
+                             uint64_t id,
+                             uint64_t *count) CMP_MUSTCHECK;
+
+//  Append up to limit history entries of complaint id, from entry from
+//  on, to entries (as zchunk_t *). Returns 0 or -1.
+int cmp_store_history (cmp_store_t *self,
+                       uint64_t id,
+                       uint64_t from,
+                       size_t limit,
+                       zlistx_t *entries) CMP_MUSTCHECK;
 
 //  Last event sequence number committed, 0 if none.
 uint64_t cmp_store_last_seq (cmp_store_t *self);

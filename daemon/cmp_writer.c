@@ -10,26 +10,36 @@ static void
 s_reset (cmp_writer_batch_t *batch)
 {
     for (size_t index = 0; index < batch->size; index++) {
-        cmp_proto_destroy (&batch->items[index].reply);
-        zchunk_destroy (&batch->items[index].event);
+        cmp_writer_item_t *item = &batch->items[index];
+        cmp_proto_destroy (&item->reply);
+        for (int event = 0; event < CMP_CASE_EVENTS_MAX; event++)
+            zchunk_destroy (&item->events[event].event);
     }
 }
 
-//  Register and commit one batch; returns a CMP_WRITER_ result
+//  Apply one request in the open transaction; -1 if the store failed
+static int
+s_apply (cmp_writer_batch_t *batch, cmp_writer_item_t *item)
+{
+    if (cmp_proto_id (item->request) == CMP_PROTO_ACT)
+        return cmp_case_apply (batch->cases, batch->store, item->request,
+                               batch->now, &item->reply, item->events);
+    memset (item->events, 0, sizeof (item->events));
+    item->events[0].topic = CMP_TOPIC_CREATED;
+    return cmp_intake_register (batch->intake, batch->store, item->request,
+                                batch->now, &item->reply,
+                                &item->events[0].event);
+}
+
+//  Apply and commit one batch; returns a CMP_WRITER_ result
 static int
 s_write (cmp_writer_batch_t *batch)
 {
     if (cmp_store_begin (batch->store))
         return CMP_WRITER_FAILED;
-    int64_t now = batch->now;
     bool stored = true;
-    for (size_t index = 0; index < batch->size && stored; index++) {
-        cmp_writer_item_t *item = &batch->items[index];
-        stored =
-          cmp_intake_register (batch->intake, batch->store, item->request, now,
-                               &item->reply, &item->event)
-          == 0;
-    }
+    for (size_t index = 0; index < batch->size && stored; index++)
+        stored = s_apply (batch, &batch->items[index]) == 0;
     if (stored && cmp_store_commit (batch->store) == 0) {
         //  Encode here, so that the event loop only has to send
         for (size_t index = 0; index < batch->size; index++) {
@@ -37,10 +47,12 @@ s_write (cmp_writer_batch_t *batch)
             item->reply_frame = cmp_proto_encode (item->reply);
             cmp_proto_destroy (&item->reply);
             cmp_proto_destroy (&item->request);
-            if (item->event) {
+            for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++) {
+                if (!item->events[number].event)
+                    continue;
                 cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
-                cmp_proto_add_raw (event, &item->event);
-                item->event_frame = cmp_proto_encode (event);
+                cmp_proto_add_raw (event, &item->events[number].event);
+                item->event_frames[number] = cmp_proto_encode (event);
                 cmp_proto_destroy (&event);
             }
         }

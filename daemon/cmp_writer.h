@@ -9,7 +9,8 @@
 
     Command API (on the actor's pipe, zsock_send picture in brackets):
 
-        WRITE [sp] batch    Register every request of the batch in one write
+        WRITE [sp] batch    Apply every request of the batch (SUBMIT through
+                            cmp_intake, ACT through cmp_case) in one write
                             transaction and commit it. Replies [i] with
                             CMP_WRITER_COMMITTED (each item then holds its
                             encoded reply and event, and no longer its
@@ -34,12 +35,13 @@
 //  One request of a batch
 typedef struct
 {
-    zmsg_t *envelope;      //  Routing frames, returned with the reply
-    cmp_proto_t *request;  //  The checked SUBMIT
-    cmp_proto_t *reply;    //  SUBMITTED or ERROR, set by the writer
-    zchunk_t *event;       //  Stored event to publish, or NULL
-    zframe_t *reply_frame; //  After commit: the encoded reply
-    zframe_t *event_frame; //  After commit: the EVENT body, or NULL
+    zmsg_t *envelope;     //  Routing frames, returned with the reply
+    zsock_t *socket;      //  Socket the reply goes out on
+    cmp_proto_t *request; //  The checked SUBMIT or ACT
+    cmp_proto_t *reply;   //  SUBMITTED, ACTED or ERROR, set by the writer
+    cmp_case_event_t events[CMP_CASE_EVENTS_MAX]; //  Stored events
+    zframe_t *reply_frame;                        //  After commit: the reply
+    zframe_t *event_frames[CMP_CASE_EVENTS_MAX];  //  After commit: EVENTs
 } cmp_writer_item_t;
 
 //  A batch of requests for one transaction
@@ -47,6 +49,7 @@ typedef struct
 {
     cmp_store_t *store;       //  Store to write
     cmp_intake_t *intake;     //  Registration rules
+    cmp_case_t *cases;        //  Case rules, for ACT
     cmp_writer_item_t *items; //  Requests, in arrival order
     size_t size;              //  Items used
     int64_t now;              //  Registration time, the same on retries

@@ -15,10 +15,12 @@ s_usage (FILE *file)
              "  -c, --config FILE   read the configuration from FILE (ZPL)\n"
              "  -d, --data DIR      keep the store in DIR (store/path)\n"
              "  -v, --verbose       log every request (server/verbose)\n"
+             "  -o KEY=VALUE        set a configuration key, over the file\n"
              "      --check-config  check the configuration, print each "
              "error, exit\n"
              "      --list-keys     print every configuration key with its "
              "default\n"
+             "      --list-actions  print the transition table of cases\n"
              "      --version       print the version and exit\n"
              "  -h, --help          print this help and exit\n"
              "Without -c, every key has its default; see complaintd.conf.\n");
@@ -45,6 +47,8 @@ main (int argc, char *argv[])
     const char *data_dir = NULL;
     bool check_only = false;
     bool verbose = false;
+    zlist_t *settings = zlist_new ();
+    assert (settings);
     for (int index = 1; index < argc; index++) {
         const char *arg = argv[index];
         if ((streq (arg, "-c") || streq (arg, "--config")) && index + 1 < argc)
@@ -54,22 +58,32 @@ main (int argc, char *argv[])
             data_dir = argv[++index];
         else if (streq (arg, "-v") || streq (arg, "--verbose"))
             verbose = true;
+        else if (streq (arg, "-o") && index + 1 < argc)
+            zlist_append (settings, argv[++index]);
         else if (streq (arg, "--check-config"))
             check_only = true;
         else if (streq (arg, "--list-keys")) {
             cmp_config_print_keys (stdout);
+            zlist_destroy (&settings);
+            return EXIT_SUCCESS;
+        } else if (streq (arg, "--list-actions")) {
+            cmp_case_print_table (stdout);
+            zlist_destroy (&settings);
             return EXIT_SUCCESS;
         } else if (streq (arg, "--version")) {
             printf ("complaintd %s (protocol %d)\n", CMP_DAEMON_VERSION,
                     CMP_PROTO_VERSION);
+            zlist_destroy (&settings);
             return EXIT_SUCCESS;
         } else if (streq (arg, "-h") || streq (arg, "--help")) {
             s_usage (stdout);
+            zlist_destroy (&settings);
             return EXIT_SUCCESS;
         } else {
             fprintf (stderr, "complaintd: unknown or incomplete option '%s'\n",
                      arg);
             s_usage (stderr);
+            zlist_destroy (&settings);
             return 2;
         }
     }
@@ -82,6 +96,22 @@ main (int argc, char *argv[])
         rc = cmp_config_set (config, "store/path", data_dir);
     if (rc == 0 && verbose)
         rc = cmp_config_set (config, "server/verbose", "true");
+    for (char *setting = (char *) zlist_first (settings); setting && rc == 0;
+         setting = (char *) zlist_next (settings)) {
+        char *equals = strchr (setting, '=');
+        if (!equals) {
+            fprintf (stderr, "complaintd: -o %s: expected KEY=VALUE\n",
+                     setting);
+            rc = -1;
+            break;
+        }
+        *equals = 0;
+        rc = cmp_config_set (config, setting, equals + 1);
+        *equals = '=';
+    }
+    zlist_destroy (&settings);
+    if (rc == 0)
+        rc = cmp_config_validate (config);
     if (check_only) {
         printf ("%s: %s\n", config_file ? config_file : "(defaults)",
                 rc == 0 ? "configuration OK" : "configuration has errors");

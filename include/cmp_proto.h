@@ -43,13 +43,27 @@ extern "C" {
 #define CMP_PROTO_STATUS 10
 #define CMP_PROTO_EVENT 11
 #define CMP_PROTO_ERROR 12
+#define CMP_PROTO_ACT 13
+#define CMP_PROTO_ACTED 14
+#define CMP_PROTO_HISTORY 15
+#define CMP_PROTO_ENTRIES 16
+#define CMP_PROTO_COUNT 17
+#define CMP_PROTO_COUNTED 18
+
+//  Maps that are not messages: stored history entries, and the items of
+//  a record's contact log and of an entry's changes
+#define CMP_PROTO_ENTRY 64
+#define CMP_PROTO_CONTACT 65
+#define CMP_PROTO_CHANGE 66
 
 //  Status codes (one table, PROTOCOL.md "Errors")
 #define CMP_STATUS_OK 200
 #define CMP_STATUS_BAD_REQUEST 400
+#define CMP_STATUS_FORBIDDEN 403
 #define CMP_STATUS_NOT_FOUND 404
 #define CMP_STATUS_NOT_SUPPORTED 405
 #define CMP_STATUS_CONFLICT 409
+#define CMP_STATUS_STALE 412
 #define CMP_STATUS_TOO_LARGE 413
 #define CMP_STATUS_INVALID 422
 #define CMP_STATUS_INTERNAL 500
@@ -85,13 +99,15 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault);
 //  Encode the message as a body frame. Caller owns the frame.
 zframe_t *cmp_proto_encode (cmp_proto_t *self);
 
-//  Encode only the fields map of a COMPLAINT (the stored record) or an
-//  EVENT (the stored event). Caller owns the chunk.
+//  Encode only the fields map of a COMPLAINT (the stored record), an
+//  EVENT (the stored event) or an ENTRY (a stored history entry). Caller
+//  owns the chunk.
 zchunk_t *cmp_proto_encode_map (cmp_proto_t *self);
 
 //  Decode a bare fields map as encoded by cmp_proto_encode_map (a stored
 //  record when id is CMP_PROTO_COMPLAINT, a stored event when it is
-//  CMP_PROTO_EVENT). Returns NULL if the map is not valid.
+//  CMP_PROTO_EVENT, an entry when it is CMP_PROTO_ENTRY). Returns NULL if
+//  the map is not valid.
 cmp_proto_t *cmp_proto_decode_map (int id, const void *data, size_t size);
 
 //  Message type and its protocol name ("SUBMIT"), or "?" if unknown.
@@ -166,12 +182,78 @@ void cmp_proto_set_next (cmp_proto_t *self, const char *value);
 //  STATUS: daemon version
 const char *cmp_proto_software (cmp_proto_t *self);
 void cmp_proto_set_software (cmp_proto_t *self, const char *value);
+//  Who sends a request, with the role the daemon found for them; ACT's
+//  action; the state before a change
+const char *cmp_proto_actor (cmp_proto_t *self);
+void cmp_proto_set_actor (cmp_proto_t *self, const char *value);
+const char *cmp_proto_role (cmp_proto_t *self);
+void cmp_proto_set_role (cmp_proto_t *self, const char *value);
+const char *cmp_proto_action (cmp_proto_t *self);
+void cmp_proto_set_action (cmp_proto_t *self, const char *value);
+const char *cmp_proto_previous (cmp_proto_t *self);
+void cmp_proto_set_previous (cmp_proto_t *self, const char *value);
+//  The case (map "case" in a record; flat in ACT): responsible department,
+//  handler, classification, outside route, resolution, last reason
+const char *cmp_proto_case_department (cmp_proto_t *self);
+void cmp_proto_set_case_department (cmp_proto_t *self, const char *value);
+const char *cmp_proto_handler (cmp_proto_t *self);
+void cmp_proto_set_handler (cmp_proto_t *self, const char *value);
+const char *cmp_proto_category (cmp_proto_t *self);
+void cmp_proto_set_category (cmp_proto_t *self, const char *value);
+const char *cmp_proto_severity (cmp_proto_t *self);
+void cmp_proto_set_severity (cmp_proto_t *self, const char *value);
+const char *cmp_proto_priority (cmp_proto_t *self);
+void cmp_proto_set_priority (cmp_proto_t *self, const char *value);
+const char *cmp_proto_route (cmp_proto_t *self);
+void cmp_proto_set_route (cmp_proto_t *self, const char *value);
+const char *cmp_proto_resolution (cmp_proto_t *self);
+void cmp_proto_set_resolution (cmp_proto_t *self, const char *value);
+const char *cmp_proto_reason (cmp_proto_t *self);
+void cmp_proto_set_reason (cmp_proto_t *self, const char *value);
+//  ACT: free text of a note, proposal, resolution or decision
+const char *cmp_proto_text (cmp_proto_t *self);
+void cmp_proto_set_text (cmp_proto_t *self, const char *value);
+//  A contact with the complainant: in or out, channel (channel), summary
+const char *cmp_proto_direction (cmp_proto_t *self);
+void cmp_proto_set_direction (cmp_proto_t *self, const char *value);
+const char *cmp_proto_summary (cmp_proto_t *self);
+void cmp_proto_set_summary (cmp_proto_t *self, const char *value);
+//  Proposal (map "proposal" in a record): text, compensation kind and
+//  currency, who proposed and who approved
+const char *cmp_proto_proposal (cmp_proto_t *self);
+void cmp_proto_set_proposal (cmp_proto_t *self, const char *value);
+const char *cmp_proto_kind (cmp_proto_t *self);
+void cmp_proto_set_kind (cmp_proto_t *self, const char *value);
+const char *cmp_proto_currency (cmp_proto_t *self);
+void cmp_proto_set_currency (cmp_proto_t *self, const char *value);
+const char *cmp_proto_proposed_by (cmp_proto_t *self);
+void cmp_proto_set_proposed_by (cmp_proto_t *self, const char *value);
+const char *cmp_proto_approved_by (cmp_proto_t *self);
+void cmp_proto_set_approved_by (cmp_proto_t *self, const char *value);
+//  The complainant's answer (map "answer") and the follow-up comment
+const char *cmp_proto_answer_reason (cmp_proto_t *self);
+void cmp_proto_set_answer_reason (cmp_proto_t *self, const char *value);
+const char *cmp_proto_comment (cmp_proto_t *self);
+void cmp_proto_set_comment (cmp_proto_t *self, const char *value);
+//  ACT merge: number of the complaint this one is merged into
+const char *cmp_proto_into (cmp_proto_t *self);
+void cmp_proto_set_into (cmp_proto_t *self, const char *value);
+//  History entry: one change (field, old and new value as text), or why
+//  the action was refused
+const char *cmp_proto_old_value (cmp_proto_t *self);
+void cmp_proto_set_old_value (cmp_proto_t *self, const char *value);
+const char *cmp_proto_new_value (cmp_proto_t *self);
+void cmp_proto_set_new_value (cmp_proto_t *self, const char *value);
+const char *cmp_proto_refused (cmp_proto_t *self);
+void cmp_proto_set_refused (cmp_proto_t *self, const char *value);
 
 //  ---------------------------------------------------------------------
 //  Integer and boolean fields. cmp_proto_has (self, "key") tells whether
 //  an optional field was present; getters return 0 or false when absent.
 
 bool cmp_proto_has (cmp_proto_t *self, const char *field);
+//  Make an optional number field absent again
+void cmp_proto_unset (cmp_proto_t *self, const char *field);
 //  Times, milliseconds since the Unix epoch (UTC)
 int64_t cmp_proto_complained_at (cmp_proto_t *self);
 void cmp_proto_set_complained_at (cmp_proto_t *self, int64_t value);
@@ -184,6 +266,11 @@ int64_t cmp_proto_from (cmp_proto_t *self);
 void cmp_proto_set_from (cmp_proto_t *self, int64_t value);
 int64_t cmp_proto_to (cmp_proto_t *self);
 void cmp_proto_set_to (cmp_proto_t *self, int64_t value);
+//  LIST and COUNT: range of the last change [updated_from, updated_to)
+int64_t cmp_proto_updated_from (cmp_proto_t *self);
+void cmp_proto_set_updated_from (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_updated_to (cmp_proto_t *self);
+void cmp_proto_set_updated_to (cmp_proto_t *self, int64_t value);
 //  STATUS: uptime in milliseconds
 int64_t cmp_proto_uptime (cmp_proto_t *self);
 void cmp_proto_set_uptime (cmp_proto_t *self, int64_t value);
@@ -204,7 +291,8 @@ void cmp_proto_set_limit (cmp_proto_t *self, uint64_t value);
 //  ERROR status code
 uint64_t cmp_proto_status (cmp_proto_t *self);
 void cmp_proto_set_status (cmp_proto_t *self, uint64_t value);
-//  STATUS: protocol version and number of complaints stored
+//  STATUS: protocol version and number of complaints stored (also
+//  COUNTED "count")
 uint64_t cmp_proto_protocol (cmp_proto_t *self);
 void cmp_proto_set_protocol (cmp_proto_t *self, uint64_t value);
 uint64_t cmp_proto_complaints (cmp_proto_t *self);
@@ -215,6 +303,33 @@ void cmp_proto_set_anonymous (cmp_proto_t *self, bool value);
 //  SUBMITTED: the (channel, ref) was already registered
 bool cmp_proto_duplicate (cmp_proto_t *self);
 void cmp_proto_set_duplicate (cmp_proto_t *self, bool value);
+//  Record: last change; COMPLAINT and ENTRIES: history length
+int64_t cmp_proto_updated_at (cmp_proto_t *self);
+void cmp_proto_set_updated_at (cmp_proto_t *self, int64_t value);
+uint64_t cmp_proto_history (cmp_proto_t *self);
+void cmp_proto_set_history (cmp_proto_t *self, uint64_t value);
+//  Case: investigation extended once; id of the complaint merged into
+bool cmp_proto_extended (cmp_proto_t *self);
+void cmp_proto_set_extended (cmp_proto_t *self, bool value);
+uint64_t cmp_proto_merged_into (cmp_proto_t *self);
+void cmp_proto_set_merged_into (cmp_proto_t *self, uint64_t value);
+//  Proposal: compensation in minor units (fen, cents); times
+uint64_t cmp_proto_amount (cmp_proto_t *self);
+void cmp_proto_set_amount (cmp_proto_t *self, uint64_t value);
+int64_t cmp_proto_proposed_at (cmp_proto_t *self);
+void cmp_proto_set_proposed_at (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_approved_at (cmp_proto_t *self);
+void cmp_proto_set_approved_at (cmp_proto_t *self, int64_t value);
+//  Answer: the complainant accepted the decision, and when
+bool cmp_proto_accepted (cmp_proto_t *self);
+void cmp_proto_set_accepted (cmp_proto_t *self, bool value);
+int64_t cmp_proto_answered_at (cmp_proto_t *self);
+void cmp_proto_set_answered_at (cmp_proto_t *self, int64_t value);
+//  Follow-up: satisfaction 1 to 5, and when
+uint64_t cmp_proto_satisfaction (cmp_proto_t *self);
+void cmp_proto_set_satisfaction (cmp_proto_t *self, uint64_t value);
+int64_t cmp_proto_followed_up_at (cmp_proto_t *self);
+void cmp_proto_set_followed_up_at (cmp_proto_t *self, int64_t value);
 
 //  ---------------------------------------------------------------------
 //  List fields
@@ -226,8 +341,10 @@ void cmp_proto_add_attachment (cmp_proto_t *self, const char *uri);
 zlist_t *cmp_proto_tags (cmp_proto_t *self);
 void cmp_proto_add_tag (cmp_proto_t *self, const char *tag);
 
-//  COMPLAINTS items and EVENTS events, decoded into COMPLAINT and EVENT
-//  messages. Borrowed, never NULL, valid while the message lives.
+//  Nested maps: COMPLAINTS items and EVENTS events (decoded into COMPLAINT
+//  and EVENT messages), ENTRIES entries (ENTRY), an entry's changes
+//  (CHANGE), a record's contact log (CONTACT). Borrowed, never NULL,
+//  valid while the message lives; add to it to encode.
 zlistx_t *cmp_proto_items (cmp_proto_t *self);
 
 //  For the encoder: append an already-encoded fields map (a stored record

@@ -47,6 +47,32 @@ enum
     S_AFTER,
     S_NEXT,
     S_SOFTWARE,
+    S_ACTION,
+    S_ACTOR,
+    S_ROLE,
+    S_PREVIOUS,
+    S_UNIT,
+    S_HANDLER,
+    S_CATEGORY,
+    S_SEVERITY,
+    S_PRIORITY,
+    S_ROUTE,
+    S_REASON,
+    S_TEXT,
+    S_RESOLUTION,
+    S_DIRECTION,
+    S_SUMMARY,
+    S_KIND,
+    S_CURRENCY,
+    S_PROPOSAL,
+    S_PROPOSED_BY,
+    S_APPROVED_BY,
+    S_ANSWER_REASON,
+    S_COMMENT,
+    S_INTO,
+    S_OLD,
+    S_NEW,
+    S_REFUSED,
     S_COUNT
 };
 
@@ -69,6 +95,19 @@ enum
     N_COMPLAINTS,
     N_ANONYMOUS,
     N_DUPLICATE,
+    N_UPDATED_AT,
+    N_HISTORY,
+    N_EXTENDED,
+    N_MERGED_INTO,
+    N_AMOUNT,
+    N_ACCEPTED,
+    N_SATISFACTION,
+    N_PROPOSED_AT,
+    N_APPROVED_AT,
+    N_ANSWERED_AT,
+    N_FOLLOWED_UP_AT,
+    N_UPDATED_FROM,
+    N_UPDATED_TO,
     N_COUNT
 };
 
@@ -122,6 +161,67 @@ static const s_field_t s_subject[] = {
   {"location", K_STR, S_LOCATION, NULL, false},
   END_SCHEMA};
 
+static const s_field_t s_case[] = {
+  {"department", K_STR, S_UNIT, NULL, false},
+  {"handler", K_STR, S_HANDLER, NULL, false},
+  {"category", K_STR, S_CATEGORY, NULL, false},
+  {"severity", K_STR, S_SEVERITY, NULL, false},
+  {"priority", K_STR, S_PRIORITY, NULL, false},
+  {"extended", K_BOOL, N_EXTENDED, NULL, false},
+  {"merged_into", K_UINT, N_MERGED_INTO, NULL, false},
+  {"route", K_STR, S_ROUTE, NULL, false},
+  {"resolution", K_STR, S_RESOLUTION, NULL, false},
+  {"reason", K_STR, S_REASON, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_proposal[] = {
+  {"text", K_STR, S_PROPOSAL, NULL, false},
+  {"kind", K_STR, S_KIND, NULL, false},
+  {"amount", K_UINT, N_AMOUNT, NULL, false},
+  {"currency", K_STR, S_CURRENCY, NULL, false},
+  {"by", K_STR, S_PROPOSED_BY, NULL, false},
+  {"at", K_INT, N_PROPOSED_AT, NULL, false},
+  {"approved_by", K_STR, S_APPROVED_BY, NULL, false},
+  {"approved_at", K_INT, N_APPROVED_AT, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_answer[] = {
+  {"accepted", K_BOOL, N_ACCEPTED, NULL, false},
+  {"reason", K_STR, S_ANSWER_REASON, NULL, false},
+  {"at", K_INT, N_ANSWERED_AT, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_follow_up[] = {
+  {"satisfaction", K_UINT, N_SATISFACTION, NULL, false},
+  {"comment", K_STR, S_COMMENT, NULL, false},
+  {"at", K_INT, N_FOLLOWED_UP_AT, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_contact[] = {
+  {"at", K_INT, N_AT, NULL, false},
+  {"actor", K_STR, S_ACTOR, NULL, false},
+  {"direction", K_STR, S_DIRECTION, NULL, false},
+  {"channel", K_STR, S_CHANNEL, NULL, false},
+  {"summary", K_STR, S_SUMMARY, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_change[] = {{"field", K_STR, S_FIELD, NULL, false},
+                                     {"old", K_STR, S_OLD, NULL, false},
+                                     {"new", K_STR, S_NEW, NULL, false},
+                                     END_SCHEMA};
+
+static const s_field_t s_entry[] = {
+  {"n", K_UINT, N_SEQ, NULL, false},
+  {"at", K_INT, N_AT, NULL, false},
+  {"actor", K_STR, S_ACTOR, NULL, false},
+  {"role", K_STR, S_ROLE, NULL, false},
+  {"action", K_STR, S_ACTION, NULL, false},
+  {"previous", K_STR, S_PREVIOUS, NULL, false},
+  {"state", K_STR, S_STATE, NULL, false},
+  {"changes", K_ITEMS, CMP_PROTO_CHANGE, s_change, false},
+  {"refused", K_STR, S_REFUSED, NULL, false},
+  END_SCHEMA};
+
 static const s_field_t s_record[] = {
   {"id", K_UINT, N_ID, NULL, false},
   {"number", K_STR, S_NUMBER, NULL, false},
@@ -131,12 +231,18 @@ static const s_field_t s_record[] = {
   {"complained_at", K_INT, N_COMPLAINED_AT, NULL, false},
   {"state", K_STR, S_STATE, NULL, false},
   {"version", K_UINT, N_VERSION, NULL, false},
+  {"updated_at", K_INT, N_UPDATED_AT, NULL, false},
   {"complainant", K_MAP, 0, s_complainant, false},
   {"subject", K_MAP, 0, s_subject, false},
   {"description", K_STR, S_DESCRIPTION, NULL, false},
   {"demands", K_STR, S_DEMANDS, NULL, false},
   {"attachments", K_STRLIST, L_ATTACHMENTS, NULL, false},
   {"tags", K_STRLIST, L_TAGS, NULL, false},
+  {"case", K_MAP, 0, s_case, false},
+  {"proposal", K_MAP, 0, s_proposal, false},
+  {"answer", K_MAP, 0, s_answer, false},
+  {"follow_up", K_MAP, 0, s_follow_up, false},
+  {"contacts", K_ITEMS, CMP_PROTO_CONTACT, s_contact, false},
   END_SCHEMA};
 
 static const s_field_t s_event[] = {
@@ -148,9 +254,15 @@ static const s_field_t s_event[] = {
   {"channel", K_STR, S_CHANNEL, NULL, false},
   {"state", K_STR, S_STATE, NULL, false},
   {"department", K_STR, S_DEPARTMENT, NULL, false},
+  {"case_department", K_STR, S_UNIT, NULL, false},
+  {"previous", K_STR, S_PREVIOUS, NULL, false},
+  {"action", K_STR, S_ACTION, NULL, false},
+  {"role", K_STR, S_ROLE, NULL, false},
+  {"version", K_UINT, N_VERSION, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_submit[] = {
+  {"actor", K_STR, S_ACTOR, NULL, false},
   {"channel", K_STR, S_CHANNEL, NULL, false},
   {"ref", K_STR, S_REF, NULL, false},
   {"complained_at", K_INT, N_COMPLAINED_AT, NULL, false},
@@ -169,19 +281,40 @@ static const s_field_t s_submitted[] = {
   {"duplicate", K_BOOL, N_DUPLICATE, NULL, false},
   END_SCHEMA};
 
-static const s_field_t s_get[] = {{"id", K_UINT, N_ID, NULL, false},
+static const s_field_t s_get[] = {{"actor", K_STR, S_ACTOR, NULL, false},
+                                  {"id", K_UINT, N_ID, NULL, false},
                                   {"number", K_STR, S_NUMBER, NULL, false},
                                   END_SCHEMA};
 
 static const s_field_t s_complaint[] = {
-  {"complaint", K_RECORD, 0, s_record, false}, END_SCHEMA};
+  {"complaint", K_RECORD, 0, s_record, false},
+  {"history", K_UINT, N_HISTORY, NULL, false},
+  END_SCHEMA};
 
-static const s_field_t s_list[] = {{"from", K_INT, N_FROM, NULL, false},
-                                   {"to", K_INT, N_TO, NULL, false},
-                                   {"channel", K_STR, S_CHANNEL, NULL, false},
+//  The filters LIST and COUNT share
+#define QUERY_FILTERS                                                          \
+    {"actor", K_STR, S_ACTOR, NULL, false},                                    \
+      {"from", K_INT, N_FROM, NULL, false}, {"to", K_INT, N_TO, NULL, false},  \
+      {"updated_from", K_INT, N_UPDATED_FROM, NULL, false},                    \
+      {"updated_to", K_INT, N_UPDATED_TO, NULL, false},                        \
+      {"channel", K_STR, S_CHANNEL, NULL, false},                              \
+      {"state", K_STR, S_STATE, NULL, false},                                  \
+      {"department", K_STR, S_UNIT, NULL, false},                              \
+      {"handler", K_STR, S_HANDLER, NULL, false},                              \
+      {"category", K_STR, S_CATEGORY, NULL, false},                            \
+    {                                                                          \
+        "priority", K_STR, S_PRIORITY, NULL, false                             \
+    }
+
+static const s_field_t s_list[] = {QUERY_FILTERS,
                                    {"limit", K_UINT, N_LIMIT, NULL, false},
                                    {"after", K_STR, S_AFTER, NULL, false},
                                    END_SCHEMA};
+
+static const s_field_t s_count[] = {QUERY_FILTERS, END_SCHEMA};
+
+static const s_field_t s_counted[] = {
+  {"count", K_UINT, N_COMPLAINTS, NULL, false}, END_SCHEMA};
 
 static const s_field_t s_complaints[] = {
   {"items", K_ITEMS, CMP_PROTO_COMPLAINT, s_record, false},
@@ -205,6 +338,52 @@ static const s_field_t s_status[] = {
   {"uptime", K_INT, N_UPTIME, NULL, false},
   {"last_seq", K_UINT, N_LAST_SEQ, NULL, false},
   {"complaints", K_UINT, N_COMPLAINTS, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_act[] = {
+  {"actor", K_STR, S_ACTOR, NULL, false},
+  {"id", K_UINT, N_ID, NULL, false},
+  {"number", K_STR, S_NUMBER, NULL, false},
+  {"action", K_STR, S_ACTION, NULL, false},
+  {"version", K_UINT, N_VERSION, NULL, false},
+  {"department", K_STR, S_UNIT, NULL, false},
+  {"handler", K_STR, S_HANDLER, NULL, false},
+  {"category", K_STR, S_CATEGORY, NULL, false},
+  {"severity", K_STR, S_SEVERITY, NULL, false},
+  {"priority", K_STR, S_PRIORITY, NULL, false},
+  {"reason", K_STR, S_REASON, NULL, false},
+  {"text", K_STR, S_TEXT, NULL, false},
+  {"direction", K_STR, S_DIRECTION, NULL, false},
+  {"channel", K_STR, S_CHANNEL, NULL, false},
+  {"summary", K_STR, S_SUMMARY, NULL, false},
+  {"kind", K_STR, S_KIND, NULL, false},
+  {"amount", K_UINT, N_AMOUNT, NULL, false},
+  {"currency", K_STR, S_CURRENCY, NULL, false},
+  {"accepted", K_BOOL, N_ACCEPTED, NULL, false},
+  {"satisfaction", K_UINT, N_SATISFACTION, NULL, false},
+  {"comment", K_STR, S_COMMENT, NULL, false},
+  {"into", K_STR, S_INTO, NULL, false},
+  {"route", K_STR, S_ROUTE, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_acted[] = {
+  {"id", K_UINT, N_ID, NULL, false},
+  {"number", K_STR, S_NUMBER, NULL, false},
+  {"previous", K_STR, S_PREVIOUS, NULL, false},
+  {"state", K_STR, S_STATE, NULL, false},
+  {"version", K_UINT, N_VERSION, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_history[] = {{"actor", K_STR, S_ACTOR, NULL, false},
+                                      {"id", K_UINT, N_ID, NULL, false},
+                                      {"number", K_STR, S_NUMBER, NULL, false},
+                                      {"from", K_UINT, N_FROM, NULL, false},
+                                      {"limit", K_UINT, N_LIMIT, NULL, false},
+                                      END_SCHEMA};
+
+static const s_field_t s_entries[] = {
+  {"entries", K_ITEMS, CMP_PROTO_ENTRY, s_entry, false},
+  {"total", K_UINT, N_HISTORY, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_error[] = {{"status", K_UINT, N_STATUS, NULL, false},
@@ -234,14 +413,62 @@ static const s_message_t s_messages[] = {
   {CMP_PROTO_STATUS, "STATUS", s_status},
   {CMP_PROTO_EVENT, "EVENT", s_event},
   {CMP_PROTO_ERROR, "ERROR", s_error},
+  {CMP_PROTO_ACT, "ACT", s_act},
+  {CMP_PROTO_ACTED, "ACTED", s_acted},
+  {CMP_PROTO_HISTORY, "HISTORY", s_history},
+  {CMP_PROTO_ENTRIES, "ENTRIES", s_entries},
+  {CMP_PROTO_COUNT, "COUNT", s_count},
+  {CMP_PROTO_COUNTED, "COUNTED", s_counted},
   {0, NULL, NULL}};
 
+//  Stored maps (and the items nested in them): type and schema
+static const struct
+{
+    int id;                  //  CMP_PROTO_ constant
+    const s_field_t *schema; //  Fields map
+} s_maps[] = {{CMP_PROTO_COMPLAINT, s_record}, {CMP_PROTO_EVENT, s_event},
+              {CMP_PROTO_ENTRY, s_entry},      {CMP_PROTO_CONTACT, s_contact},
+              {CMP_PROTO_CHANGE, s_change},    {0, NULL}};
+
+static const s_field_t *
+s_map_schema (int id)
+{
+    for (int index = 0; s_maps[index].schema; index++)
+        if (s_maps[index].id == id)
+            return s_maps[index].schema;
+    return NULL;
+}
+
 //  Accessor names of the number slots, for cmp_proto_has
-static const char *s_number_names[N_COUNT] = {
-  "complained_at", "received_at", "at",       "from",       "to",
-  "uptime",        "id",          "version",  "seq",        "last_seq",
-  "limit",         "status",      "protocol", "complaints", "anonymous",
-  "duplicate"};
+static const char *s_number_names[N_COUNT] = {"complained_at",
+                                              "received_at",
+                                              "at",
+                                              "from",
+                                              "to",
+                                              "uptime",
+                                              "id",
+                                              "version",
+                                              "seq",
+                                              "last_seq",
+                                              "limit",
+                                              "status",
+                                              "protocol",
+                                              "complaints",
+                                              "anonymous",
+                                              "duplicate",
+                                              "updated_at",
+                                              "history",
+                                              "extended",
+                                              "merged_into",
+                                              "amount",
+                                              "accepted",
+                                              "satisfaction",
+                                              "proposed_at",
+                                              "approved_at",
+                                              "answered_at",
+                                              "followed_up_at",
+                                              "updated_from",
+                                              "updated_to"};
 
 //  Status code names
 static const struct
@@ -250,9 +477,11 @@ static const struct
     const char *code; //  Symbolic name on the wire
 } s_statuses[] = {{CMP_STATUS_OK, "OK"},
                   {CMP_STATUS_BAD_REQUEST, "BAD_REQUEST"},
+                  {CMP_STATUS_FORBIDDEN, "FORBIDDEN"},
                   {CMP_STATUS_NOT_FOUND, "NOT_FOUND"},
                   {CMP_STATUS_NOT_SUPPORTED, "NOT_SUPPORTED"},
                   {CMP_STATUS_CONFLICT, "CONFLICT"},
+                  {CMP_STATUS_STALE, "STALE"},
                   {CMP_STATUS_TOO_LARGE, "TOO_LARGE"},
                   {CMP_STATUS_INVALID, "INVALID"},
                   {CMP_STATUS_INTERNAL, "INTERNAL"},
@@ -916,7 +1145,8 @@ failed:
 cmp_proto_t *
 cmp_proto_decode_map (int id, const void *data, size_t size)
 {
-    assert (id == CMP_PROTO_COMPLAINT || id == CMP_PROTO_EVENT);
+    const s_field_t *schema = s_map_schema (id);
+    assert (schema);
     cmp_proto_fault_t fault;
     size_t pos = 0;
     if (size == 0
@@ -931,8 +1161,7 @@ cmp_proto_decode_map (int id, const void *data, size_t size)
           == MSGPACK_UNPACK_SUCCESS
         && unpacked.data.type == MSGPACK_OBJECT_MAP) {
         self = cmp_proto_new (id);
-        if (s_decode_map (self, id == CMP_PROTO_EVENT ? s_event : s_record,
-                          &unpacked.data, "", &fault)) {
+        if (s_decode_map (self, schema, &unpacked.data, "", &fault)) {
             zsys_warning ("cmp_proto: stored map refused: %s", fault.text);
             cmp_proto_destroy (&self);
         }
@@ -966,8 +1195,15 @@ s_field_present (cmp_proto_t *self, const s_field_t *field)
             return self->list[field->slot]
                    && zlist_size (self->list[field->slot]) > 0;
         case K_MAP: return s_map_present (self, field->schema);
-        case K_RECORD:
-        case K_ITEMS: return true;
+        case K_RECORD: return true;
+        case K_ITEMS:
+            //  A page is always there, if empty; a record's contact log
+            //  and an entry's changes only when they hold something
+            if (field->slot == CMP_PROTO_CONTACT
+                || field->slot == CMP_PROTO_CHANGE)
+                return (self->raws && zlistx_size (self->raws))
+                       || (self->items && zlistx_size (self->items));
+            return true;
     }
     return false;
 }
@@ -1100,13 +1336,13 @@ zchunk_t *
 cmp_proto_encode_map (cmp_proto_t *self)
 {
     assert (self);
-    assert (self->id == CMP_PROTO_COMPLAINT || self->id == CMP_PROTO_EVENT);
+    const s_field_t *schema = s_map_schema (self->id);
+    assert (schema);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    s_encode_map (self, self->id == CMP_PROTO_EVENT ? s_event : s_record,
-                  &buffer, &packer);
+    s_encode_map (self, schema, &buffer, &packer);
     zchunk_t *chunk = zchunk_new (buffer.data, buffer.size);
     assert (chunk);
     msgpack_sbuffer_destroy (&buffer);
@@ -1260,6 +1496,32 @@ S_STRING_ACCESSORS (field, S_FIELD)
 S_STRING_ACCESSORS (after, S_AFTER)
 S_STRING_ACCESSORS (next, S_NEXT)
 S_STRING_ACCESSORS (software, S_SOFTWARE)
+S_STRING_ACCESSORS (action, S_ACTION)
+S_STRING_ACCESSORS (actor, S_ACTOR)
+S_STRING_ACCESSORS (role, S_ROLE)
+S_STRING_ACCESSORS (previous, S_PREVIOUS)
+S_STRING_ACCESSORS (case_department, S_UNIT)
+S_STRING_ACCESSORS (handler, S_HANDLER)
+S_STRING_ACCESSORS (category, S_CATEGORY)
+S_STRING_ACCESSORS (severity, S_SEVERITY)
+S_STRING_ACCESSORS (priority, S_PRIORITY)
+S_STRING_ACCESSORS (route, S_ROUTE)
+S_STRING_ACCESSORS (reason, S_REASON)
+S_STRING_ACCESSORS (text, S_TEXT)
+S_STRING_ACCESSORS (resolution, S_RESOLUTION)
+S_STRING_ACCESSORS (direction, S_DIRECTION)
+S_STRING_ACCESSORS (summary, S_SUMMARY)
+S_STRING_ACCESSORS (kind, S_KIND)
+S_STRING_ACCESSORS (currency, S_CURRENCY)
+S_STRING_ACCESSORS (proposal, S_PROPOSAL)
+S_STRING_ACCESSORS (proposed_by, S_PROPOSED_BY)
+S_STRING_ACCESSORS (approved_by, S_APPROVED_BY)
+S_STRING_ACCESSORS (answer_reason, S_ANSWER_REASON)
+S_STRING_ACCESSORS (comment, S_COMMENT)
+S_STRING_ACCESSORS (into, S_INTO)
+S_STRING_ACCESSORS (old_value, S_OLD)
+S_STRING_ACCESSORS (new_value, S_NEW)
+S_STRING_ACCESSORS (refused, S_REFUSED)
 
 #define S_NUMBER_ACCESSORS(name, slot, type)                                   \
     type cmp_proto_##name (cmp_proto_t *self)                                  \
@@ -1290,6 +1552,19 @@ S_NUMBER_ACCESSORS (protocol, N_PROTOCOL, uint64_t)
 S_NUMBER_ACCESSORS (complaints, N_COMPLAINTS, uint64_t)
 S_NUMBER_ACCESSORS (anonymous, N_ANONYMOUS, bool)
 S_NUMBER_ACCESSORS (duplicate, N_DUPLICATE, bool)
+S_NUMBER_ACCESSORS (updated_at, N_UPDATED_AT, int64_t)
+S_NUMBER_ACCESSORS (history, N_HISTORY, uint64_t)
+S_NUMBER_ACCESSORS (extended, N_EXTENDED, bool)
+S_NUMBER_ACCESSORS (merged_into, N_MERGED_INTO, uint64_t)
+S_NUMBER_ACCESSORS (amount, N_AMOUNT, uint64_t)
+S_NUMBER_ACCESSORS (accepted, N_ACCEPTED, bool)
+S_NUMBER_ACCESSORS (satisfaction, N_SATISFACTION, uint64_t)
+S_NUMBER_ACCESSORS (proposed_at, N_PROPOSED_AT, int64_t)
+S_NUMBER_ACCESSORS (approved_at, N_APPROVED_AT, int64_t)
+S_NUMBER_ACCESSORS (answered_at, N_ANSWERED_AT, int64_t)
+S_NUMBER_ACCESSORS (followed_up_at, N_FOLLOWED_UP_AT, int64_t)
+S_NUMBER_ACCESSORS (updated_from, N_UPDATED_FROM, int64_t)
+S_NUMBER_ACCESSORS (updated_to, N_UPDATED_TO, int64_t)
 
 bool
 cmp_proto_has (cmp_proto_t *self, const char *field)
@@ -1299,6 +1574,17 @@ cmp_proto_has (cmp_proto_t *self, const char *field)
         if (streq (s_number_names[index], field))
             return self->has[index];
     return false;
+}
+
+void
+cmp_proto_unset (cmp_proto_t *self, const char *field)
+{
+    assert (self);
+    for (int index = 0; index < N_COUNT; index++)
+        if (streq (s_number_names[index], field)) {
+            self->has[index] = false;
+            self->num[index] = 0;
+        }
 }
 
 static zlist_t *

@@ -23,6 +23,7 @@ static const s_test_t s_tests[] = {{"cmp_proto", cmp_proto_test},
                                    {"cmp_config", cmp_config_test},
                                    {"cmp_store", cmp_store_test},
                                    {"cmp_intake", cmp_intake_test},
+                                   {"cmp_case", cmp_case_test},
                                    {"cmp_client", cmp_client_test},
                                    {"cmp_subscriber", cmp_subscriber_test},
                                    {NULL, NULL}};

@@ -217,8 +217,25 @@ def unpack(frame):
     return msgpack.unpackb(frame, raw=False, strict_map_key=False)
 
 
+# Actors of the roles every test daemon has (Daemon.settings adds them)
+READER = "tester"
+ROLES = {
+    "roles/adapter": "gateway",
+    "roles/agent": "li.na,zhang.min",
+    "roles/supervisor": "wang.wei,chen.jie",
+    "roles/auditor": READER,
+    "roles/admin": "root.ops",
+}
+
+# Requests that name their actor; request() adds READER when none is given
+_READS = ("GET", "LIST", "HISTORY", "COUNT")
+
+
 def request(type_, request_id, fields=None):
-    return ["CMP", 1, type_, request_id, {} if fields is None else fields]
+    fields = {} if fields is None else dict(fields)
+    if type_ in _READS and "actor" not in fields:
+        fields["actor"] = READER
+    return ["CMP", 1, type_, request_id, fields]
 
 
 _request_ids = iter(range(1000, 1 << 62))
@@ -389,7 +406,8 @@ class Daemon:
         self.intake = "tcp://127.0.0.1:%d" % ports[0]
         self.api = "tcp://127.0.0.1:%d" % ports[1]
         self.events = "tcp://127.0.0.1:%d" % ports[2]
-        self.settings = dict(settings or {})
+        self.settings = dict(ROLES)
+        self.settings.update(settings or {})
         self.args = list(args)
         self.env = dict(env or {})
         self.proc = None
@@ -537,21 +555,26 @@ class Daemon:
 
     # -- complaintctl ------------------------------------------------------
 
-    def ctl(self, *args, timeout=None, endpoints=True):
-        """Run complaintctl with this daemon's endpoints; returns
-        (exit status, stdout, stderr)."""
+    def ctl(self, *args, timeout=None, endpoints=True, actor=READER):
+        """Run complaintctl with this daemon's endpoints and --actor actor
+        (None: no --actor; complaintctl then takes $COMPLAINT_ACTOR or the
+        login name, and submit names an actor only if $COMPLAINT_ACTOR
+        does); returns (exit status, stdout, stderr)."""
         command = [COMPLAINTCTL]
         if endpoints:
             command += ["--intake", self.intake, "--api", self.api,
                         "--events", self.events,
                         "--timeout", str(int(scaled(CALL_TIMEOUT) * 1000))]
+        if actor is not None:
+            command += ["--actor", actor]
         command += [str(arg) for arg in args]
         return run(command, timeout=timeout)
 
-    def ctl_json(self, *args, timeout=None):
+    def ctl_json(self, *args, timeout=None, actor=READER):
         """complaintctl --json ARGS, which must succeed; returns the parsed
         objects, one per output line."""
-        status, out, err = self.ctl("--json", *args, timeout=timeout)
+        status, out, err = self.ctl("--json", *args, timeout=timeout,
+                                    actor=actor)
         assert status == 0, "complaintctl %s: exit %d: %s" % (
             " ".join(map(str, args)), status, err)
         return [json.loads(line) for line in out.splitlines() if line.strip()]

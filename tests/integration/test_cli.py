@@ -1,13 +1,22 @@
-"""complaintctl against the real daemon: submit, get, list, health, and the
-exit statuses."""
+"""complaintctl against the real daemon: submit, get, list, health, the
+case actions and history, the actor, and the exit statuses."""
 
+import contextlib
+import os
+import pwd
 import re
 import subprocess
 import time
 
-from harness import (CALL_TIMEOUT, COMPLAINTCTL, Daemon, assert_record,
-                     assert_reply, free_ports, note, request, scaled,
-                     submit_fields, wait_for)
+from harness import (CALL_TIMEOUT, COMPLAINTCTL, READER, ROLES, Daemon,
+                     assert_record, assert_reply, free_ports, note, request,
+                     scaled, submit_fields, wait_for)
+
+#  Actors of the roles the harness gives every daemon
+ADAPTER = ROLES["roles/adapter"]
+AGENT, AGENT2 = ROLES["roles/agent"].split(",")
+SUPERVISOR, SUPERVISOR2 = ROLES["roles/supervisor"].split(",")
+ADMIN = ROLES["roles/admin"]
 
 FULL = {
     "channel": "phone",
@@ -57,8 +66,8 @@ def submit_args(fields):
     return args
 
 
-def ctl_submit(daemon, fields):
-    (reply,) = daemon.ctl_json(*submit_args(fields))
+def ctl_submit(daemon, fields, actor=ADAPTER):
+    (reply,) = daemon.ctl_json(*submit_args(fields), actor=actor)
     assert {"id", "number", "received_at", "duplicate"} <= set(reply), reply
     assert reply["duplicate"] is False, reply
     assert re.fullmatch(r"\d{8}-\d{6}", reply["number"]), reply
@@ -246,7 +255,7 @@ def test_complaintctl_text_submit_and_generated_ref():
     daemon = Daemon()
     status, out, err = daemon.ctl("submit", "--channel", "letter",
                                   "--name", "赵六", "--description",
-                                  "信件投诉：停车收费过高")
+                                  "信件投诉：停车收费过高", actor=ADAPTER)
     assert status == 0, err
     match = re.fullmatch(r"registered (\d{8}-\d{6}) \(id 1\), ref (ctl-\w+)\n",
                          out)
@@ -258,7 +267,8 @@ def test_complaintctl_text_submit_and_generated_ref():
     #  The same ref again is reported as already registered
     status, out, err = daemon.ctl("submit", "--channel", "letter", "--ref",
                                   match.group(2), "--name", "赵六",
-                                  "--description", "信件投诉：停车收费过高")
+                                  "--description", "信件投诉：停车收费过高",
+                                  actor=ADAPTER)
     assert status == 0, err
     assert out == "already registered as %s (id 1)\n" % match.group(1), out
     daemon.stop()
@@ -270,8 +280,8 @@ def test_complaintctl_generated_refs_differ():
     others into 409s, or, with the same text, into silent duplicates)."""
     daemon = Daemon()
     command = [COMPLAINTCTL, "--intake", daemon.intake, "--timeout",
-               str(int(scaled(CALL_TIMEOUT) * 1000)), "submit", "--channel",
-               "counter"]
+               str(int(scaled(CALL_TIMEOUT) * 1000)), "--actor", ADAPTER,
+               "submit", "--channel", "counter"]
     procs = [subprocess.Popen(command + ["--name", "窗口 %d" % index,
                                          "--description", "投诉 %d" % index],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -289,7 +299,8 @@ def test_complaintctl_generated_refs_differ():
     for name in ("甲", "乙"):
         status, out, err = daemon.ctl("submit", "--channel", "phone",
                                       "--name", name,
-                                      "--description", "电话一直占线")
+                                      "--description", "电话一直占线",
+                                      actor=ADAPTER)
         assert status == 0 and out.startswith("registered "), (out, err)
     assert daemon.health()["complaints"] == 6
     daemon.stop()
@@ -301,7 +312,7 @@ def test_complaintctl_list_text_is_valid_utf8():
     daemon = Daemon()
     daemon.ctl_json("submit", "--channel", "web", "--ref", "w1",
                     "--name", "周", "--department", "B门诊部收费处",
-                    "--description", "x" + "收" * 30)
+                    "--description", "x" + "收" * 30, actor=ADAPTER)
     status, out, err = daemon.ctl("list")
     assert status == 0, err
     line = out.splitlines()[0]
@@ -352,7 +363,8 @@ def test_complaintctl_exit_statuses():
         (["get", "1"], "404 NOT_FOUND"),
     ]
     for args, expected in refused:
-        status, out, err = daemon.ctl(*args)
+        actor = ADAPTER if args[0] == "submit" else READER
+        status, out, err = daemon.ctl(*args, actor=actor)
         assert status == 1, (args, status, out, err)
         assert expected in err, (args, err)
     assert daemon.health()["complaints"] == 0
@@ -370,4 +382,515 @@ def test_complaintctl_exit_statuses():
                                   "--description", "x", endpoints=False)
     assert status == 3, (status, out, err)
     note("usage, refusal and no-answer statuses checked")
+    daemon.stop()
+
+
+# --------------------------------------------------------------------------
+#  Case handling through complaintctl
+
+#  Every action command, its action on the wire, and the options the daemon
+#  needs with it
+ACTIONS = [
+    ("triage", "triage", ["--category", "waiting"]),
+    ("assign", "assign", ["--department", "Billing"]),
+    ("recuse", "recuse", ["--reason", "r"]),
+    ("start", "start", []),
+    ("request-info", "request_info", ["--text", "t"]),
+    ("info-received", "info_received", []),
+    ("note", "note", ["--text", "t"]),
+    ("contact", "contact", ["--direction", "in", "--channel", "phone",
+                            "--summary", "s"]),
+    ("propose", "propose", ["--text", "t"]),
+    ("approve", "approve", []),
+    ("reject-proposal", "reject_proposal", ["--reason", "r"]),
+    ("tell", "tell", []),
+    ("answer", "answer", ["--accept"]),
+    ("resolve", "resolve", []),
+    ("resolve-on-spot", "resolve_on_spot", ["--text", "t"]),
+    ("follow-up", "follow_up", ["--satisfaction", 3]),
+    ("close", "close", ["--reason", "r"]),
+    ("reopen", "reopen", ["--reason", "r"]),
+    ("withdraw", "withdraw", ["--reason", "r"]),
+    ("merge", "merge", ["--into", "20991231-000001"]),
+    ("refer", "refer", ["--route", "court"]),
+    ("extend", "extend", ["--reason", "r"]),
+    ("archive", "archive", []),
+]
+
+ACTED_KEYS = {"id", "number", "previous", "state", "version"}
+
+
+@contextlib.contextmanager
+def complaint_actor(value):
+    """$COMPLAINT_ACTOR set to value (None: unset) for the commands run
+    inside, whatever the environment of the tests says."""
+    saved = os.environ.get("COMPLAINT_ACTOR")
+    if value is None:
+        os.environ.pop("COMPLAINT_ACTOR", None)
+    else:
+        os.environ["COMPLAINT_ACTOR"] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("COMPLAINT_ACTOR", None)
+        else:
+            os.environ["COMPLAINT_ACTOR"] = saved
+
+
+def act(daemon, actor, *args):
+    """complaintctl --json ACTION ID ... by actor; returns the ACTED
+    fields."""
+    (acted,) = daemon.ctl_json(*args, actor=actor)
+    assert set(acted) == ACTED_KEYS, (args, acted)
+    return acted
+
+
+def refused(daemon, actor, *args):
+    """complaintctl ARGS by actor, which the daemon must refuse: exit 1,
+    nothing on stdout, one line on stderr; returns that line."""
+    status, out, err = daemon.ctl(*args, actor=actor)
+    assert status == 1, (args, status, out, err)
+    assert out == "", (args, out)
+    assert err.startswith("complaintctl: ") and err.count("\n") == 1, \
+        (args, err)
+    return err.rstrip("\n")
+
+
+def history(daemon, target, *args, actor=READER):
+    """Every entry of the history, through complaintctl history --json."""
+    return daemon.ctl_json("history", target, *args, actor=actor)
+
+
+def local_iso(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ms // 1000))
+
+
+def test_complaintctl_carries_a_case_through():
+    """One complaint from submit to close with complaintctl alone; get and
+    history show every step. list/page_max is small so that history has
+    to follow several pages."""
+    daemon = Daemon(settings={"list/page_max": "4"})
+    submitted = ctl_submit(daemon, FULL)
+    number, id = submitted["number"], submitted["id"]
+    note_text = "第一行：查排班\n\tsecond line"
+    proposal = "退还挂号费并书面道歉 — refund the fee, apologise"
+    steps = [
+        (AGENT, ["assign", number, "--department", "放射科", "--handler",
+                 AGENT], "assigned"),
+        (AGENT, ["start", id, "--text", "查看排班记录"], "investigating"),
+        (AGENT, ["contact", number, "--direction", "out", "--channel",
+                 "phone", "--summary", "回电说明情况 — called back"],
+         "investigating"),
+        (AGENT2, ["note", number, "--text", note_text], "investigating"),
+        (AGENT, ["propose", number, "--text", proposal, "--kind", "refund",
+                 "--amount", 5000, "--currency", "CNY"], "proposed"),
+        (SUPERVISOR, ["approve", number, "--text", "同意"], "approved"),
+        (AGENT, ["tell", number, "--channel", "phone"], "told"),
+        (AGENT, ["answer", id, "--accept"], "accepted"),
+        (AGENT, ["resolve", number, "--text", "已退款"], "resolved"),
+        (AGENT, ["follow-up", number, "--satisfaction", 5, "--comment",
+                 "满意 — satisfied"], "followed_up"),
+        (SUPERVISOR2, ["close", number, "--reason", "处理完毕"], "closed"),
+    ]
+    state, version = "registered", 1
+    for actor, args, expected in steps:
+        if args[0] == "start":
+            #  Text mode: one line, number: previous -> state (version)
+            status, out, err = daemon.ctl(*args, actor=actor)
+            assert status == 0, (args, status, out, err)
+            assert out == "%s: %s -> %s (version %d)\n" % (
+                number, state, expected, version + 1), out
+        else:
+            if args[0] == "resolve":
+                args = args + ["--version", version]
+            acted = act(daemon, actor, *args)
+            assert acted == {"id": id, "number": number, "previous": state,
+                             "state": expected, "version": version + 1}, \
+                (args, acted)
+        state, version = expected, version + 1
+    assert version == 1 + len(steps)
+
+    #  get --json: the whole record with its case parts
+    (reply,) = daemon.ctl_json("get", number)
+    assert reply["history"] == 1 + len(steps), reply
+    record = reply["complaint"]
+    assert record["state"] == "closed" and record["version"] == version, \
+        record
+    assert record["id"] == id and record["number"] == number, record
+    assert record["description"] == FULL["description"], record
+    assert record["complainant"] == FULL["complainant"], record
+    assert record["updated_at"] >= record["received_at"], record
+    case = record["case"]
+    for key, value in (("department", "放射科"), ("handler", AGENT),
+                       ("resolution", "已退款"), ("reason", "处理完毕")):
+        assert case.get(key) == value, (key, case)
+    assert not case.get("extended") and "merged_into" not in case, case
+    offer = record["proposal"]
+    for key, value in (("text", proposal), ("kind", "refund"),
+                       ("amount", 5000), ("currency", "CNY"), ("by", AGENT),
+                       ("approved_by", SUPERVISOR)):
+        assert offer.get(key) == value, (key, offer)
+    assert record["received_at"] <= offer["at"] <= offer["approved_at"], offer
+    answer = record["answer"]
+    assert answer["accepted"] is True and "reason" not in answer, answer
+    assert offer["approved_at"] <= answer["at"], (offer, answer)
+    follow_up = record["follow_up"]
+    assert follow_up["satisfaction"] == 5, follow_up
+    assert follow_up["comment"] == "满意 — satisfied", follow_up
+    assert answer["at"] <= follow_up["at"] <= record["updated_at"]
+    (contact,) = record["contacts"]
+    assert {key: contact[key] for key in ("actor", "direction", "channel",
+                                          "summary")} == {
+        "actor": AGENT, "direction": "out", "channel": "phone",
+        "summary": "回电说明情况 — called back"}, contact
+
+    #  get, text: the case parts, readable
+    status, out, err = daemon.ctl("get", id)
+    assert status == 0, err
+    for pattern in (r"^state:\s+closed$",
+                    r"^version:\s+%d$" % version,
+                    r"^history:\s+%d entries$" % (1 + len(steps)),
+                    r"^department:\s+放射科$",
+                    r"^case:$",
+                    r"^  department:\s+放射科$",
+                    r"^  handler:\s+%s$" % re.escape(AGENT),
+                    r"^  resolution:\s+已退款$",
+                    r"^  reason:\s+处理完毕$",
+                    r"^proposal:\s+%s$" % re.escape(proposal),
+                    r"^  kind:\s+refund$",
+                    r"^  amount:\s+5000 CNY\b",
+                    r"^  proposed:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d by %s$"
+                    % re.escape(AGENT),
+                    r"^  approved:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d by %s$"
+                    % re.escape(SUPERVISOR),
+                    r"^answer:\s+accepted, \d{4}-",
+                    r"^follow-up:\s+satisfaction 5 of 5, \d{4}-",
+                    r"^  comment:\s+满意 — satisfied$",
+                    r"^contact:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, out by "
+                    r"phone, %s: 回电说明情况 — called back$"
+                    % re.escape(AGENT)):
+        assert re.search(pattern, out, re.MULTILINE), (pattern, out)
+
+    #  history --json: every page, one entry per step
+    entries = history(daemon, number)
+    assert [entry["n"] for entry in entries] == list(range(1, len(steps) + 2))
+    assert [entry["action"] for entry in entries] == ["submit"] + [
+        args[0].replace("-", "_") for _, args, _ in steps], entries
+    assert [entry["state"] for entry in entries] == ["registered"] + [
+        expected for _, _, expected in steps], entries
+    assert [entry.get("previous") for entry in entries] == [None] + [
+        entry["state"] for entry in entries[:-1]], entries
+    assert [entry["actor"] for entry in entries] == [ADAPTER] + [
+        actor for actor, _, _ in steps], entries
+    roles = [entry["role"] for entry in entries]
+    assert roles == ["adapter"] + [
+        "supervisor" if actor in (SUPERVISOR, SUPERVISOR2) else "agent"
+        for actor, _, _ in steps], roles
+    assert not any("refused" in entry for entry in entries), entries
+    times = [entry["at"] for entry in entries]
+    assert times == sorted(times) and times[0] == record["received_at"]
+    changes = {entry["action"]: entry.get("changes", []) for entry in entries}
+    #  Fields of the record are named by their place in it; texts that go
+    #  only into the history keep plain names
+    assert changes["assign"] == [
+        {"field": "case.department", "new": "放射科"},
+        {"field": "case.handler", "new": AGENT}], changes["assign"]
+    assert changes["note"] == [{"field": "text", "new": note_text}]
+    assert changes["contact"] == [
+        {"field": "direction", "new": "out"},
+        {"field": "channel", "new": "phone"},
+        {"field": "summary", "new": "回电说明情况 — called back"}], \
+        changes["contact"]
+    assert changes["propose"] == [
+        {"field": "proposal.text", "new": proposal},
+        {"field": "proposal.kind", "new": "refund"},
+        {"field": "proposal.amount", "new": "5000"},
+        {"field": "proposal.currency", "new": "CNY"}], changes["propose"]
+    assert changes["approve"] == [
+        {"field": "proposal.approved_by", "new": SUPERVISOR},
+        {"field": "text", "new": "同意"}], changes["approve"]
+    assert changes["tell"] == [{"field": "channel", "new": "phone"}], \
+        changes["tell"]
+    assert changes["answer"] == [
+        {"field": "answer.accepted", "new": "true"}], changes["answer"]
+    assert changes["resolve"] == [
+        {"field": "case.resolution", "new": "已退款"}], changes["resolve"]
+    assert changes["follow_up"] == [
+        {"field": "follow_up.satisfaction", "new": "5"},
+        {"field": "follow_up.comment", "new": "满意 — satisfied"}], \
+        changes["follow_up"]
+    assert changes["close"] == [{"field": "case.reason", "new": "处理完毕"}]
+
+    #  The same by id, and a part of it
+    assert history(daemon, id) == entries
+    assert history(daemon, number, "--limit", 3) == entries[:3]
+    assert history(daemon, number, "--from", 5, "--limit", 2) == entries[4:6]
+    assert history(daemon, id, "--from", 7) == entries[6:]
+    assert history(daemon, id, "--from", 99) == []
+    error = refused(daemon, READER, "history", number, "--limit", 5)
+    assert "422 INVALID: limit" in error, error
+
+    #  history, text: one line per entry, the note's lines kept on one
+    status, out, err = daemon.ctl("history", number)
+    assert status == 0, err
+    lines = out.splitlines()
+    assert len(lines) == len(entries), out
+    for line, entry in zip(lines, entries):
+        assert line.startswith("%d  %s  %s (%s)  %s  " % (
+            entry["n"], local_iso(entry["at"]), entry["actor"], entry["role"],
+            entry["action"])), (line, entry)
+    assert lines[0].endswith("  submit  - -> registered  channel: (none) -> "
+                             "phone; ref: (none) -> %s"
+                             % FULL["ref"]), lines[0]
+    assert lines[1].endswith("  assign  registered -> assigned  "
+                             "case.department: (none) -> 放射科; "
+                             "case.handler: (none) -> %s" % AGENT), lines[1]
+    assert lines[4].endswith("  note  investigating -> investigating  text: "
+                             "(none) -> 第一行：查排班\\n\\tsecond line"), lines[4]
+    assert "REFUSED" not in out, out
+    daemon.stop()
+
+
+def test_complaintctl_action_commands_map_to_actions():
+    """Each of the 23 commands sends its own action: an auditor may take
+    none of them, and each refusal, naming the action on the wire, stays
+    in the history."""
+    daemon = Daemon()
+    submitted = ctl_submit(daemon, FULL)
+    number = submitted["number"]
+    status, usage, err = daemon.ctl("--help")
+    assert status == 0, err
+    assert re.search(r"^  --actor NAME ", usage, re.MULTILINE), usage
+    assert "COMPLAINT_ACTOR" in usage, usage
+    for command, action, args in ACTIONS:
+        assert re.search(r"^  %s ID\b" % command, usage, re.MULTILINE), \
+            (command, usage)
+        error = refused(daemon, READER, command, number, *args)
+        assert error.startswith("complaintctl: 403 FORBIDDEN: actor: "), error
+        assert '"%s" is auditor; %s needs ' % (READER, action) in error, \
+            (command, error)
+    entries = history(daemon, number)
+    assert len(entries) == 1 + len(ACTIONS), entries
+    for entry, (command, action, _) in zip(entries[1:], ACTIONS):
+        assert entry["action"] == action, (command, entry)
+        assert entry["actor"] == READER and entry["role"] == "auditor", entry
+        assert entry["previous"] == entry["state"] == "registered", entry
+        assert "is auditor" in entry["refused"], entry
+    #  The record did not move
+    (reply,) = daemon.ctl_json("get", number)
+    assert reply["complaint"]["version"] == 1, reply
+    assert reply["complaint"]["state"] == "registered", reply
+    #  The text history says so
+    status, out, err = daemon.ctl("history", number, "--from", 2,
+                                  "--limit", 1)
+    assert status == 0, err
+    assert re.fullmatch(
+        r'2  \S+  %s \(auditor\)  triage  registered -> registered  '
+        r'REFUSED: actor: "%s" is auditor; triage needs agent, supervisor\n'
+        % (READER, READER), out), out
+    daemon.stop()
+
+
+def test_complaintctl_refusals():
+    """The daemon's refusals come out as exit 1 with its status, code and
+    message: 403, 409 with the allowed actions, 412 with --version, 422,
+    404."""
+    daemon = Daemon()
+    submitted = ctl_submit(daemon, FULL)
+    number, id = submitted["number"], submitted["id"]
+
+    #  403: an auditor may not assign (recorded), an actor without a role
+    #  may do nothing (only logged: anyone may send a name)
+    error = refused(daemon, READER, "assign", number, "--department", "x")
+    assert error == ('complaintctl: 403 FORBIDDEN: actor: "%s" is auditor; '
+                     'assign needs agent, supervisor' % READER), error
+    error = refused(daemon, "nobody", "note", id, "--text", "x")
+    assert error.startswith('complaintctl: 403 FORBIDDEN: actor: "nobody" '
+                            'has no role'), error
+
+    #  409: the state does not allow it; the message lists what it does
+    error = refused(daemon, AGENT, "start", number)
+    match = re.fullmatch(r"complaintctl: 409 CONFLICT: action: complaint "
+                         r"%s is registered, where start is not allowed; "
+                         r"allowed: (.*)" % number, error)
+    assert match, error
+    allowed = match.group(1).split(", ")
+    assert sorted(allowed) == sorted([
+        "triage", "assign", "note", "contact", "resolve_on_spot",
+        "withdraw", "merge"]), allowed
+    #  The names in that list work as commands too
+    error = refused(daemon, AGENT, "request_info", number, "--text", "x")
+    assert "409 CONFLICT: action: " in error, error
+
+    #  412: based on a version the complaint has left
+    acted = act(daemon, AGENT, "triage", number, "--category", "等待",
+                "--severity", "major", "--version", 1)
+    assert acted["version"] == 2 and acted["state"] == "triaged", acted
+    #  The role is checked before the version: forbidden, not stale
+    error = refused(daemon, READER, "note", number, "--text", "late",
+                    "--version", 1)
+    assert error == ('complaintctl: 403 FORBIDDEN: actor: "%s" is auditor; '
+                     'note needs agent, supervisor' % READER), error
+    error = refused(daemon, "nobody", "note", number, "--text", "late",
+                    "--version", 1)
+    assert error.startswith('complaintctl: 403 FORBIDDEN: actor: "nobody" '
+                            'has no role'), error
+    error = refused(daemon, AGENT, "note", number, "--text", "late",
+                    "--version", 1)
+    assert error == ("complaintctl: 412 STALE: version: complaint %s is at "
+                     "version 2, the request was based on version 1; read "
+                     "it again" % number), error
+    acted = act(daemon, AGENT, "note", number, "--text", "on time",
+                "--version", 2)
+    assert acted["version"] == 3, acted
+
+    #  422: the daemon says which field an action does not take, or wants
+    error = refused(daemon, AGENT, "assign", number, "--department", "x",
+                    "--satisfaction", 3)
+    assert "422 INVALID: satisfaction: not used by action assign" in error, \
+        error
+    error = refused(daemon, AGENT, "assign", number, "--handler", AGENT)
+    assert "422 INVALID: department: required by action assign" in error, \
+        error
+    error = refused(daemon, AGENT, "answer", number, "--reject")
+    assert "422 INVALID: reason: " in error, error
+    error = refused(daemon, AGENT, "note", number, "--text", "x",
+                    "--version", 0)
+    assert "422 INVALID: version: " in error, error
+
+    #  404
+    error = refused(daemon, AGENT, "note", 99, "--text", "x")
+    assert "404 NOT_FOUND: id: no complaint with id 99" in error, error
+    error = refused(daemon, AGENT, "note", "20991231-000001", "--text", "x")
+    assert "404 NOT_FOUND: number: " in error, error
+    error = refused(daemon, READER, "history", "20991231-000001")
+    assert "404 NOT_FOUND: number: " in error, error
+
+    #  Only the triage and the note on time changed the complaint; the
+    #  auditor's refusals are on record, those of "nobody" are not
+    (reply,) = daemon.ctl_json("get", number)
+    assert reply["complaint"]["version"] == 3, reply
+    entries = history(daemon, number)
+    actions = [(entry["action"], "refused" in entry) for entry in entries]
+    assert actions == [("submit", False), ("assign", True),
+                       ("triage", False), ("note", True), ("note", False)], \
+        actions
+    assert [entry["actor"] for entry in entries if "refused" in entry] == [
+        READER, READER], entries
+    daemon.stop()
+
+
+def test_complaintctl_action_usage_errors():
+    """Bad options of the case commands exit 2 and send nothing."""
+    daemon = Daemon()
+    submitted = ctl_submit(daemon, FULL)
+    number = submitted["number"]
+    usage = [
+        ["assign"],
+        ["assign", "--department", "x"],
+        ["assign", number, number, "--department", "x"],
+        ["assign", number, "--department", "x", "--colour", "red"],
+        ["assign", number, "--department"],
+        ["assign", "12abc", "--department", "x"],
+        ["note", "99999999999999999999999", "--text", "x"],
+        ["propose", number, "--text", "t", "--kind", "refund", "--amount",
+         "ten", "--currency", "CNY"],
+        ["propose", number, "--text", "t", "--kind", "refund", "--amount",
+         "-5", "--currency", "CNY"],
+        ["propose", number, "--text", "t", "--kind", "refund", "--amount",
+         "1.5", "--currency", "CNY"],
+        ["follow-up", number, "--satisfaction", "four"],
+        ["note", number, "--text", "x", "--version", "v2"],
+        ["note", number, "--text", "x", "--version", ""],
+        ["answer", number, "--accept", "--reject", "--reason", "r"],
+        ["Assign", number, "--department", "x"],
+        ["history"],
+        ["history", number, number],
+        ["history", number, "--limit", "many"],
+        ["history", number, "--from"],
+        ["history", number, "--bogus"],
+        ["--actor"],
+        ["--actor", "", "note", number, "--text", "x"],
+    ]
+    for args in usage:
+        status, out, err = daemon.ctl(*args, actor=AGENT)
+        assert status == 2, (args, status, out, err)
+        assert err.startswith("complaintctl: "), (args, err)
+    #  Nothing reached the daemon: an agent could have done all of these
+    (reply,) = daemon.ctl_json("get", number)
+    assert reply["complaint"]["version"] == 1, reply
+    assert reply["history"] == 1, reply
+    daemon.stop()
+
+
+def test_complaintctl_actor():
+    """--actor, else $COMPLAINT_ACTOR, else the login name; submit names
+    an actor only when --actor or $COMPLAINT_ACTOR gives one."""
+    daemon = Daemon()
+    try:
+        login = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        login = None
+    names = set(ADAPTER.split(",")) | {READER, ADMIN, AGENT, AGENT2,
+                                        SUPERVISOR, SUPERVISOR2}
+    with complaint_actor(None):
+        #  No actor named: the channel's adapter submits
+        (first,) = daemon.ctl_json("submit", "--channel", "web", "--name",
+                                   "甲", "--description", "无人接待",
+                                   actor=None)
+        (entry,) = history(daemon, first["id"])
+        assert entry["actor"] == "adapter:web", entry
+        assert entry["role"] == "adapter", entry
+        #  Reads and actions go as the login name, which has no role here
+        status, out, err = daemon.ctl("get", first["id"], actor=None)
+        assert status == 1, (status, out, err)
+        if login is None:
+            assert "422 INVALID: actor: required" in err, err
+        elif login in names:
+            note("login name %s has a test role; fallback not checked"
+                 % login)
+        else:
+            assert ('403 FORBIDDEN: actor: "%s" has no role' % login
+                    in err), err
+            status, out, err = daemon.ctl("note", first["id"], "--text", "x",
+                                          actor=None)
+            assert status == 1 and '"%s" has no role' % login in err, err
+
+    with complaint_actor(AGENT):
+        #  $COMPLAINT_ACTOR names the actor of everything, submit too
+        (second,) = daemon.ctl_json("submit", "--channel", "phone",
+                                    "--name", "乙", "--description", "占线",
+                                    actor=None)
+        acted = act(daemon, None, "assign", second["number"], "--department",
+                    "Billing", "--handler", AGENT2)
+        assert acted["state"] == "assigned", acted
+        entries = history(daemon, second["number"], actor=None)
+        assert [(entry["actor"], entry["role"], entry["action"])
+                for entry in entries] == [(AGENT, "agent", "submit"),
+                                          (AGENT, "agent", "assign")], entries
+        #  --actor wins over it
+        error = refused(daemon, READER, "note", second["number"], "--text",
+                        "x")
+        assert '"%s" is auditor' % READER in error, error
+        (entry,) = history(daemon, second["number"], "--from", 3)
+        assert entry["actor"] == READER and "refused" in entry, entry
+
+    with complaint_actor(READER):
+        #  An auditor named by $COMPLAINT_ACTOR may read but not submit
+        (reply,) = daemon.ctl_json("get", second["id"], actor=None)
+        assert reply["complaint"]["state"] == "assigned", reply
+        error = refused(daemon, None, "submit", "--channel", "web", "--name",
+                        "丙", "--description", "x")
+        assert ('403 FORBIDDEN: actor: "%s" is auditor; submit needs '
+                % READER) in error, error
+
+    with complaint_actor(""):
+        #  Empty is unset: the adapter submits again
+        (third,) = daemon.ctl_json("submit", "--channel", "email",
+                                   "--email", "a@example.org",
+                                   "--description", "x", actor=None)
+        (entry,) = history(daemon, third["id"])
+        assert entry["actor"] == "adapter:email", entry
+    assert daemon.health()["complaints"] == 3
     daemon.stop()
