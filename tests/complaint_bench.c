@@ -13,20 +13,33 @@
        the size of an encoded SUBMIT, 1 and 4 connections.
     3. complaintd: the built daemon as a child process on a generated
        configuration, 1 and 4 DEALER connections (one actor each) keeping
-       a fixed window of SUBMITs with unique refs in flight; then SIGTERM,
-       and the daemon must exit 0.
-    4. The daemon against the lower of the two raw limits, and the targets.
+       a fixed window of SUBMITs with unique refs in flight.
+    4. Case actions on the same daemon, on the complaints of 3: ACTs that
+       leave the state as it is (note and contact, in turn) on random
+       complaints, by an actor with the agent role, with the same
+       connections and windows; ACTED comes after the fsync'd commit.
+       Then SIGTERM, and the daemon must exit 0.
+    5. The daemon against the lower of the two raw limits, and the targets.
+    6. Reads on a large store: COMPLAINT_BENCH_STORED complaints (default
+       1000000; 0 skips this part) registered straight through cmp_intake
+       in large fsync'd commits, received over a year, 1% of them assigned
+       through cmp_case to a department and a handler; then a daemon on
+       that store answers GET (random ids), one-page LISTs and COUNTs with
+       filters, one request at a time.
 
     Round-trip rows also show the CPU this process and the daemon used
     while they counted (1 = one CPU kept busy), and for the daemon its mean
-    batch: replies of one commit share their received_at.
+    batch: replies to SUBMITs of one commit share their received_at, and
+    the events of ACTs of one commit (on the events endpoint) their "at".
 
     It is not a test: a slow machine only gives small figures. It exits 1
     only when something is broken: the store cannot be written, the daemon
-    does not start, refuses a SUBMIT, loses a reply, stores a different
-    number of complaints than it acknowledged, or does not exit 0.
+    does not start, refuses a SUBMIT or an ACT, loses a reply, stores a
+    different number of complaints or events than it acknowledged, answers
+    a read with other results than the store holds, or does not exit 0.
 
         COMPLAINTD_BUILD=build build/complaint_bench      (make bench)
+        COMPLAINT_BENCH_STORED=100000 make bench          (a quicker run)
 
     The daemon is $COMPLAINTD_BUILD/complaintd (default build/complaintd).
     Stores and the daemon's log live in a fresh directory under $TMPDIR,
@@ -41,6 +54,7 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -83,9 +97,56 @@
 #define TARGET_RATIO (2.0 / 3.0)
 #define TARGET_P99_MS 15.0
 
-//  What a round-trip run talks to
+//  What a round-trip run talks to: the echo ROUTER, the daemon's intake
+//  (SUBMIT) or its api (ACT)
 #define MODE_ECHO 1
 #define MODE_DAEMON 2
+#define MODE_ACT 3
+
+//  The actor of every ACT and read, given the agent role in the daemon's
+//  configuration
+#define ACTOR "bench.agent"
+
+//  6. Complaints of the large store, unless COMPLAINT_BENCH_STORED says
+#define STORED_DEFAULT 1000000
+//  Registrations per fsync'd commit while filling it, and its initial map
+#define FILL_BATCH 20000
+#define FILL_MAP_SIZE "8G"
+#define FILL_MAP_SIZE_BYTES ((size_t) 8 << 30)
+//  Over how long the complaints were received, ms (a year)
+#define FILL_SPAN (365LL * 86400 * 1000)
+//  One complaint in FILL_ASSIGN_EVERY is assigned, to one of the
+//  departments and handlers below in turn
+#define FILL_ASSIGN_EVERY 100
+#define HANDLERS 20
+//  Each read is measured this long, at least QUERY_MIN and at most
+//  QUERY_MAX times, one request at a time
+#define QUERY_SECONDS 1.0
+#define QUERY_MIN 5
+#define QUERY_MAX 3000
+//  Page size of the LISTs measured
+#define QUERY_PAGE 50
+//  SUBMITs in flight on the intake while the api is idle or reads
+#define BESIDE_IN_FLIGHT 64
+
+//  What the api does while SUBMITs are measured on the intake: nothing
+//  (no type), or one of the reads of 6 (type and key), again and again
+static const struct
+{
+    int type;        //  CMP_PROTO_LIST or _COUNT, 0 for none
+    const char *key; //  Its key in the reads of 6
+} s_beside[] = {{0, NULL},
+                {CMP_PROTO_COUNT, "state_registered"},
+                {CMP_PROTO_LIST, "state_registered_channel_email"}};
+#define BESIDE (sizeof (s_beside) / sizeof (s_beside[0]))
+
+//  Departments complaints are assigned to
+static const char *s_departments[] = {"放射科 Radiology",  "急诊科 Emergency",
+                                      "收费处 Billing",    "门诊部 Outpatients",
+                                      "儿科 Paediatrics",  "心内科 Cardiology",
+                                      "药房 Pharmacy",     "检验科 Laboratory",
+                                      "住院部 Inpatients", "后勤 Facilities"};
+#define DEPARTMENTS (sizeof (s_departments) / sizeof (s_departments[0]))
 
 //  Records per commit measured on the raw store
 static const size_t s_batches[] = {1, 64, 256, 1000};
@@ -401,16 +462,22 @@ typedef struct
     size_t payload_size;  //  Its size
     int64_t counted_from; //  Round trips count from (zclock_usecs)
     int64_t deadline;     //  Nothing is sent from then on
+    uint64_t complaints;  //  MODE_ACT: ACTs go to ids 1 to this
+    const char *events;   //  MODE_ACT: the daemon's events endpoint
     //  Used by the actor
-    zsock_t *dealer;     //  The connection
-    cmp_proto_t *submit; //  SUBMIT, given a new ref for each send
-    uint64_t counter;    //  Requests sent
-    uint64_t *slot_id;   //  Request id in flight per slot, 0 if free
-    int64_t *slot_sent;  //  When it was sent (zclock_usecs)
+    zsock_t *dealer;      //  The connection
+    cmp_proto_t *submit;  //  SUBMIT, given a new ref for each send
+    cmp_proto_t *note;    //  MODE_ACT: a note, and a contact, sent in
+    cmp_proto_t *contact; //  turn to a random complaint each
+    uint64_t random;      //  State of the generator of complaint ids
+    uint64_t counter;     //  Requests sent
+    uint64_t *slot_id;    //  Request id in flight per slot, 0 if free
+    int64_t *slot_sent;   //  When it was sent (zclock_usecs)
     //  Results
     uint64_t completed;    //  Round trips in [counted_from, deadline)
-    uint64_t acknowledged; //  New complaints acknowledged, all told
-    uint64_t refused;      //  Replies other than a new SUBMITTED
+    uint64_t acknowledged; //  New complaints acknowledged (or ACTED
+                           //  replies), all told
+    uint64_t refused;      //  Replies other than a new SUBMITTED (ACTED)
     bool failed;           //  A reply was lost, unknown or malformed
     char why[256];         //  First failure or refusal, for humans
     s_samples_t samples;   //  Round-trip times counted, usecs
@@ -430,6 +497,16 @@ s_connection_fail (s_connection_t *self, const char *format, ...)
     va_end (args);
 }
 
+//  Next value of a xorshift64* generator (state never 0)
+static uint64_t
+s_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 0x2545f4914f6cdd1dULL;
+}
+
 //  Send the next request in slot
 static void
 s_connection_send (s_connection_t *self, size_t slot)
@@ -439,6 +516,13 @@ s_connection_send (s_connection_t *self, size_t slot)
     if (self->mode == MODE_ECHO) {
         frame = zframe_new (self->payload, self->payload_size);
         memcpy (zframe_data (frame), &id, sizeof (id));
+    } else if (self->mode == MODE_ACT) {
+        //  A note, then a contact, each on a complaint of its own
+        cmp_proto_t *act = self->counter % 2 ? self->note : self->contact;
+        cmp_proto_set_complaint_id (
+          act, 1 + s_random (&self->random) % self->complaints);
+        cmp_proto_set_request_id (act, id);
+        frame = cmp_proto_encode (act);
     } else {
         char ref[32];
         s_ref (ref, sizeof (ref), self->run, self->connection, self->counter);
@@ -452,8 +536,9 @@ s_connection_send (s_connection_t *self, size_t slot)
     zframe_send (&frame, self->dealer, 0);
 }
 
-//  Read a reply: sets *id and returns 1 for an echo or a new SUBMITTED, 0
-//  for any other reply to a request, -1 for a malformed reply
+//  Read a reply: sets *id and returns 1 for an echo, a new SUBMITTED or an
+//  ACTED that left the state as it was, 0 for any other reply to a
+//  request, -1 for a malformed reply
 static int
 s_connection_reply (s_connection_t *self,
                     zframe_t *frame,
@@ -476,8 +561,23 @@ s_connection_reply (s_connection_t *self,
     *id = cmp_proto_request_id (reply);
     *received_at = cmp_proto_received_at (reply);
     int rc = 1;
-    if (cmp_proto_id (reply) == CMP_PROTO_SUBMITTED
-        && !cmp_proto_duplicate (reply))
+    if (self->mode == MODE_ACT && cmp_proto_id (reply) == CMP_PROTO_ACTED) {
+        //  A note or a contact never moves the complaint
+        const char *state = cmp_proto_state (reply);
+        const char *previous = cmp_proto_previous (reply);
+        if (state && previous && streq (state, previous))
+            self->acknowledged++;
+        else {
+            self->refused++;
+            if (!*self->why)
+                snprintf (self->why, sizeof (self->why),
+                          "request %" PRIu64 " got ACTED from %s to %s", *id,
+                          previous ? previous : "?", state ? state : "?");
+            rc = 0;
+        }
+    } else if (self->mode == MODE_DAEMON
+               && cmp_proto_id (reply) == CMP_PROTO_SUBMITTED
+               && !cmp_proto_duplicate (reply))
         self->acknowledged++;
     else {
         self->refused++;
@@ -567,6 +667,26 @@ s_connection_actor (zsock_t *pipe, void *argument)
         s_connection_fail (self, "cannot connect to %s", self->endpoint);
     if (self->mode == MODE_DAEMON)
         self->submit = s_submit_new (zclock_time ());
+    if (self->mode == MODE_ACT) {
+        self->note = cmp_proto_new (CMP_PROTO_ACT);
+        cmp_proto_set_actor (self->note, ACTOR);
+        cmp_proto_set_action (self->note, "note");
+        cmp_proto_set_text (
+          self->note, "放射科护士长确认当天上午设备故障两小时。The radiology "
+                      "head nurse confirms the scanner was down for two "
+                      "hours that morning.");
+        self->contact = cmp_proto_new (CMP_PROTO_ACT);
+        cmp_proto_set_actor (self->contact, ACTOR);
+        cmp_proto_set_action (self->contact, "contact");
+        cmp_proto_set_direction (self->contact, "in");
+        cmp_proto_set_channel (self->contact, "phone");
+        cmp_proto_set_summary (
+          self->contact, "患者之子来电询问进展，已告知调查中。The son called "
+                         "for news; told him the investigation is under "
+                         "way.");
+        self->random =
+          0x9e3779b97f4a7c15ULL * (self->run * 64 + self->connection + 1);
+    }
     zsock_signal (pipe, 0);
 
     //  RUN: run, then signal; then wait for $TERM
@@ -580,6 +700,8 @@ s_connection_actor (zsock_t *pipe, void *argument)
     }
     zstr_free (&command);
     cmp_proto_destroy (&self->submit);
+    cmp_proto_destroy (&self->note);
+    cmp_proto_destroy (&self->contact);
     zsock_destroy (&self->dealer);
 }
 
@@ -620,7 +742,7 @@ s_cpu_usecs (pid_t pid)
 static size_t
 s_samples_distinct (s_samples_t *self)
 {
-    if (!self->sorted) {
+    if (!self->sorted && self->size) {
         qsort (self->values, self->size, sizeof (int64_t), s_compare_int64);
         self->sorted = true;
     }
@@ -629,6 +751,50 @@ s_samples_distinct (s_samples_t *self)
         if (index == 0 || self->values[index] != self->values[index - 1])
             distinct++;
     return distinct;
+}
+
+//  The events a daemon publishes while a run counts: one per ACT, and
+//  those of one commit share their "at", so that they give the mean batch
+//  where ACTED does not
+typedef struct
+{
+    const char *endpoint; //  The daemon's PUB endpoint
+    int64_t counted_from; //  Events count from (zclock_usecs)
+    int64_t deadline;     //  And until
+    s_samples_t at;       //  "at" of each event counted
+} s_events_t;
+
+static void
+s_events_actor (zsock_t *pipe, void *argument)
+{
+    s_events_t *self = (s_events_t *) argument;
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    assert (sub);
+    zsock_set_rcvhwm (sub, 1000000);
+    zsock_set_linger (sub, 0);
+    zsock_set_subscribe (sub, "");
+    if (zsock_connect (sub, "%s", self->endpoint))
+        zsys_warning ("cannot connect to %s", self->endpoint);
+    zpoller_t *poller = zpoller_new (pipe, sub, NULL);
+    assert (poller);
+    zsock_signal (pipe, 0);
+    //  Until $TERM on the pipe (or an interrupt)
+    while (zpoller_wait (poller, -1) == sub) {
+        zmsg_t *msg = zmsg_recv (sub);
+        int64_t now = zclock_usecs ();
+        if (msg && zmsg_size (msg) == 2 && now >= self->counted_from
+            && now < self->deadline) {
+            zframe_t *body = zmsg_last (msg);
+            cmp_proto_t *event =
+              cmp_proto_decode (zframe_data (body), zframe_size (body), NULL);
+            if (event)
+                s_samples_add (&self->at, cmp_proto_at (event));
+            cmp_proto_destroy (&event);
+        }
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&sub);
 }
 
 //  Run connections DEALERs like prototype, in_flight requests in flight in
@@ -658,6 +824,9 @@ s_trips_run (s_trips_t *result,
     }
     int64_t from = zclock_usecs () + (int64_t) (WARMUP_SECONDS * 1e6);
     int64_t deadline = from + (int64_t) (seconds * 1e6);
+    s_events_t events = {prototype->events, from, deadline, {NULL, 0, 0, 0}};
+    zactor_t *subscriber =
+      prototype->events ? zactor_new (s_events_actor, &events) : NULL;
     for (size_t index = 0; index < connections; index++) {
         conns[index].counted_from = from;
         conns[index].deadline = deadline;
@@ -713,6 +882,13 @@ s_trips_run (s_trips_t *result,
     size_t commits = s_samples_distinct (&batches);
     if (commits)
         result->batch = (double) batches.size / (double) commits;
+    if (subscriber) {
+        zactor_destroy (&subscriber);
+        commits = s_samples_distinct (&events.at);
+        if (commits)
+            result->batch = (double) events.at.size / (double) commits;
+        s_samples_free (&events.at);
+    }
     s_samples_free (&samples);
     s_samples_free (&batches);
     return rc;
@@ -756,7 +932,10 @@ typedef struct
     char log[PATH_MAX];     //  Its stdout and stderr
     char store[PATH_MAX];   //  Its store directory
     char intake[64];        //  Intake endpoint
+    char api[64];           //  API endpoint
+    char events[64];        //  Events endpoint
     pid_t pid;              //  Child process, 0 when not running
+    double started;         //  Seconds from its start to the first HEALTH
 } s_daemon_t;
 
 //  Pick count free TCP ports on 127.0.0.1 (the daemon binds them next)
@@ -819,9 +998,10 @@ s_daemon_exited (s_daemon_t *self, int *status)
     return false;
 }
 
-//  One HEALTH round trip: number of complaints stored, or -1
+//  One HEALTH round trip: number of complaints stored, or -1; the last
+//  event sequence number in *last_seq if not NULL
 static int64_t
-s_daemon_health (s_daemon_t *self, int timeout)
+s_daemon_status (s_daemon_t *self, int timeout, uint64_t *last_seq)
 {
     cmp_client_t *client = cmp_client_new (self->intake);
     if (!client)
@@ -830,25 +1010,38 @@ s_daemon_health (s_daemon_t *self, int timeout)
     cmp_proto_t *request = cmp_proto_new (CMP_PROTO_HEALTH);
     cmp_proto_t *reply = cmp_client_call (client, &request);
     int64_t complaints = -1;
-    if (reply && cmp_proto_id (reply) == CMP_PROTO_STATUS)
+    if (reply && cmp_proto_id (reply) == CMP_PROTO_STATUS) {
         complaints = (int64_t) cmp_proto_complaints (reply);
+        if (last_seq)
+            *last_seq = cmp_proto_last_seq (reply);
+    }
     cmp_proto_destroy (&reply);
     cmp_client_destroy (&client);
     return complaints;
 }
 
-//  Write the configuration, start the daemon, wait for a HEALTH round
-//  trip (at most 15 s). Returns 0 when it answers.
+static int64_t
+s_daemon_health (s_daemon_t *self, int timeout)
+{
+    return s_daemon_status (self, timeout, NULL);
+}
+
+//  Write the configuration NAME.conf, start the daemon on the store NAME
+//  with an initial map of map_size, wait for a HEALTH round trip (at most
+//  15 s). Returns 0 when it answers.
 static int
-s_daemon_start (s_daemon_t *self, const char *directory)
+s_daemon_start (s_daemon_t *self,
+                const char *directory,
+                const char *name,
+                const char *map_size)
 {
     const char *build = getenv ("COMPLAINTD_BUILD");
     snprintf (self->program, sizeof (self->program), "%s/complaintd",
               build && *build ? build : "build");
-    snprintf (self->config, sizeof (self->config), "%s/complaintd.conf",
-              directory);
-    snprintf (self->log, sizeof (self->log), "%s/complaintd.log", directory);
-    snprintf (self->store, sizeof (self->store), "%s/store", directory);
+    snprintf (self->config, sizeof (self->config), "%s/%s.conf", directory,
+              name);
+    snprintf (self->log, sizeof (self->log), "%s/%s.log", directory, name);
+    snprintf (self->store, sizeof (self->store), "%s/%s", directory, name);
     if (access (self->program, X_OK)) {
         fprintf (stderr, "E: %s: %s (build it, or set COMPLAINTD_BUILD)\n",
                  self->program, strerror (errno));
@@ -862,21 +1055,27 @@ s_daemon_start (s_daemon_t *self, const char *directory)
     }
     snprintf (self->intake, sizeof (self->intake), "tcp://127.0.0.1:%d",
               ports[0]);
+    snprintf (self->api, sizeof (self->api), "tcp://127.0.0.1:%d", ports[1]);
+    snprintf (self->events, sizeof (self->events), "tcp://127.0.0.1:%d",
+              ports[2]);
     FILE *file = fopen (self->config, "w");
     if (!file) {
         fprintf (stderr, "E: %s: %s\n", self->config, strerror (errno));
         return -1;
     }
     fprintf (file,
-             "#   complaint_bench: complaintd on free ports, a fresh store\n"
+             "#   complaint_bench: complaintd on free ports, its own store\n"
              "server\n"
              "    intake = \"%s\"\n"
-             "    api = \"tcp://127.0.0.1:%d\"\n"
-             "    events = \"tcp://127.0.0.1:%d\"\n"
+             "    api = \"%s\"\n"
+             "    events = \"%s\"\n"
              "store\n"
              "    path = \"%s\"\n"
-             "    map_size = %s\n",
-             self->intake, ports[1], ports[2], self->store, MAP_SIZE);
+             "    map_size = %s\n"
+             "roles\n"
+             "    agent = \"%s\"\n",
+             self->intake, self->api, self->events, self->store, map_size,
+             ACTOR);
     fclose (file);
 
     //  Not under our service manager's eyes
@@ -901,6 +1100,7 @@ s_daemon_start (s_daemon_t *self, const char *directory)
         return -1;
     }
     //  Bounded retry: a HEALTH round trip, or the daemon exits
+    int64_t spawned = zclock_usecs ();
     int64_t until = zclock_mono () + 15000;
     while (zclock_mono () < until && !zsys_interrupted) {
         int status;
@@ -910,8 +1110,10 @@ s_daemon_start (s_daemon_t *self, const char *directory)
             s_daemon_dump_log (self);
             return -1;
         }
-        if (s_daemon_health (self, 250) >= 0)
+        if (s_daemon_health (self, 250) >= 0) {
+            self->started = (double) (zclock_usecs () - spawned) / 1e6;
             return 0;
+        }
     }
     fprintf (stderr, "E: complaintd did not answer HEALTH within 15 s\n");
     s_daemon_dump_log (self);
@@ -949,6 +1151,376 @@ s_daemon_stop (s_daemon_t *self)
                  WIFSIGNALED (status) ? WTERMSIG (status) : 0);
     s_daemon_dump_log (self);
     return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  6. A large store, filled through cmp_intake and cmp_case, then read
+//  through the daemon
+
+//  What the fill made
+typedef struct
+{
+    uint64_t complaints;              //  Complaints registered
+    uint64_t assigned;                //  Of which assigned
+    uint64_t department[DEPARTMENTS]; //  Assigned per department
+    uint64_t handler[HANDLERS];       //  Assigned per handler
+    uint64_t commits;                 //  Commits
+    double seconds;                   //  Time taken
+    double rate;                      //  Complaints per second
+    double cpu;                       //  CPU used, in CPUs
+    uint64_t disk_bytes;              //  data.mdb, blocks on disk
+    uint64_t file_bytes;              //  data.mdb, its size
+} s_fill_t;
+
+//  The name of handler number index
+static void
+s_handler_name (char *name, size_t size, size_t index)
+{
+    snprintf (name, size, "handler.%02zu", index + 1);
+}
+
+//  Register complaint index of the fill (received at time) in the open
+//  transaction; one in FILL_ASSIGN_EVERY is then assigned. Returns 0, or
+//  -1 if the store failed (abort), or -2 if a reply was not the one
+//  expected (broken).
+static int
+s_fill_one (s_fill_t *result,
+            cmp_store_t *store,
+            cmp_intake_t *intake,
+            cmp_case_t *cases,
+            cmp_proto_t *submit,
+            uint64_t index,
+            int64_t time)
+{
+    char ref[32];
+    s_ref (ref, sizeof (ref), 63, 0, index);
+    cmp_proto_set_ref (submit, ref);
+    cmp_proto_set_complained_at (submit, time - 3600 * 1000);
+    cmp_proto_t *reply = NULL;
+    zchunk_t *event = NULL;
+    if (cmp_intake_register (intake, store, submit, time, &reply, &event))
+        return -1;
+    zchunk_destroy (&event);
+    if (!reply || cmp_proto_id (reply) != CMP_PROTO_SUBMITTED
+        || cmp_proto_duplicate (reply)) {
+        fprintf (stderr, "E: registering complaint %" PRIu64 " gave %s%s%s\n",
+                 index, reply ? cmp_proto_command (reply) : "nothing",
+                 reply && cmp_proto_message (reply) ? ": " : "",
+                 reply && cmp_proto_message (reply) ? cmp_proto_message (reply)
+                                                    : "");
+        cmp_proto_destroy (&reply);
+        return -2;
+    }
+    uint64_t id = cmp_proto_complaint_id (reply);
+    cmp_proto_destroy (&reply);
+    if (index % FILL_ASSIGN_EVERY != FILL_ASSIGN_EVERY / 2)
+        return 0;
+
+    //  Assigned ten minutes after it came in
+    uint64_t turn = index / FILL_ASSIGN_EVERY;
+    char handler[32];
+    s_handler_name (handler, sizeof (handler), turn % HANDLERS);
+    cmp_proto_t *act = cmp_proto_new (CMP_PROTO_ACT);
+    cmp_proto_set_actor (act, ACTOR);
+    cmp_proto_set_action (act, "assign");
+    cmp_proto_set_complaint_id (act, id);
+    cmp_proto_set_case_department (act, s_departments[turn % DEPARTMENTS]);
+    cmp_proto_set_handler (act, handler);
+    cmp_proto_fault_t fault;
+    cmp_case_event_t events[CMP_CASE_EVENTS_MAX];
+    int rc = 0;
+    if (cmp_case_check (cases, act, &fault)) {
+        fprintf (stderr, "E: assign refused: %s\n", fault.text);
+        rc = -2;
+    } else if (cmp_case_apply (cases, store, act, time + 600 * 1000, &reply,
+                               events))
+        rc = -1;
+    else {
+        for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
+            zchunk_destroy (&events[number].event);
+        if (!reply || cmp_proto_id (reply) != CMP_PROTO_ACTED) {
+            fprintf (stderr, "E: assigning complaint %" PRIu64 " gave %s%s%s\n",
+                     id, reply ? cmp_proto_command (reply) : "nothing",
+                     reply && cmp_proto_message (reply) ? ": " : "",
+                     reply && cmp_proto_message (reply)
+                       ? cmp_proto_message (reply)
+                       : "");
+            rc = -2;
+        }
+    }
+    cmp_proto_destroy (&reply);
+    cmp_proto_destroy (&act);
+    if (rc == 0) {
+        result->assigned++;
+        result->department[turn % DEPARTMENTS]++;
+        result->handler[turn % HANDLERS]++;
+    }
+    return rc;
+}
+
+//  Fill a fresh store in path with count complaints, FILL_BATCH per
+//  commit, as fast as one writer goes. Returns 0 or -1.
+static int
+s_fill (s_fill_t *result, const char *path, uint64_t count)
+{
+    memset (result, 0, sizeof (*result));
+    cmp_config_t *config = cmp_config_new ();
+    assert (config);
+    if (cmp_config_set (config, "roles/agent", ACTOR)
+        || cmp_config_validate (config)) {
+        fprintf (stderr, "E: the configuration of the fill is not valid\n");
+        cmp_config_destroy (&config);
+        return -1;
+    }
+    cmp_intake_t *intake = cmp_intake_new (config);
+    cmp_case_t *cases = cmp_case_new (config);
+    cmp_store_t *store = cmp_store_new (path, FILL_MAP_SIZE_BYTES, 0);
+    int64_t now = zclock_time ();
+    cmp_proto_t *submit = s_submit_new (now);
+    cmp_proto_fault_t fault;
+    int rc = 0;
+    if (!store) {
+        fprintf (stderr, "E: cannot open a store in %s\n", path);
+        rc = -1;
+    } else if (cmp_intake_check (intake, submit, now, &fault)) {
+        fprintf (stderr, "E: the intake refuses the bench's SUBMIT: %s\n",
+                 fault.text);
+        rc = -1;
+    }
+    //  Received over the last year, in order
+    int64_t first = now - FILL_SPAN;
+    int64_t step = FILL_SPAN / (int64_t) (count ? count : 1);
+    int64_t start = zclock_usecs ();
+    int64_t cpu = s_cpu_usecs (0);
+    uint64_t done = 0;
+    while (rc == 0 && done < count && !zsys_interrupted) {
+        uint64_t batch = count - done < FILL_BATCH ? count - done : FILL_BATCH;
+        if (cmp_store_begin (store)) {
+            rc = -1;
+            break;
+        }
+        s_fill_t saved = *result;
+        int written = 0;
+        for (uint64_t index = done; index < done + batch && written == 0;
+             index++)
+            written = s_fill_one (result, store, intake, cases, submit, index,
+                                  first + (int64_t) index * step);
+        if (written == 0 && cmp_store_commit (store) == 0) {
+            done += batch;
+            result->commits++;
+            continue;
+        }
+        //  Full: grow the map and write the batch again
+        cmp_store_abort (store);
+        *result = saved;
+        if (written == -2 || !cmp_store_full (store)
+            || cmp_store_grow (store)) {
+            fprintf (stderr, "E: the store in %s failed a write\n", path);
+            rc = -1;
+        }
+    }
+    result->complaints = done;
+    result->seconds = (double) (zclock_usecs () - start) / 1e6;
+    if (result->seconds > 0)
+        result->cpu = (double) (s_cpu_usecs (0) - cpu) / 1e6 / result->seconds;
+    result->rate = result->seconds > 0 ? (double) done / result->seconds : 0;
+    if (store && cmp_store_count (store) != done) {
+        fprintf (stderr,
+                 "E: the store holds %" PRIu64
+                 " complaints after registering %" PRIu64 "\n",
+                 cmp_store_count (store), done);
+        rc = -1;
+    }
+    cmp_proto_destroy (&submit);
+    cmp_store_destroy (&store);
+    cmp_case_destroy (&cases);
+    cmp_intake_destroy (&intake);
+    cmp_config_destroy (&config);
+    char file[PATH_MAX + 16];
+    snprintf (file, sizeof (file), "%s/data.mdb", path);
+    struct stat info;
+    if (stat (file, &info) == 0) {
+        result->disk_bytes = (uint64_t) info.st_blocks * 512;
+        result->file_bytes = (uint64_t) info.st_size;
+    }
+    return zsys_interrupted ? -1 : rc;
+}
+
+//  One read of the large store
+typedef struct
+{
+    int type;               //  CMP_PROTO_GET, _LIST or _COUNT
+    const char *key;        //  The filter, for scripts
+    const char *label;      //  The filter, for humans
+    const char *state;      //  Filters, NULL = none
+    const char *department; //  Case department
+    const char *handler;    //  Handler
+    const char *channel;    //  Channel
+    uint64_t expected;      //  Matches the store holds (GET: 1)
+} s_read_t;
+
+//  One read measured
+typedef struct
+{
+    s_read_t read;     //  What is read
+    uint64_t requests; //  Requests answered
+    double seconds;    //  Time taken
+    double rate;       //  Requests per second
+    double p50;        //  Round-trip time, ms
+    double p99;        //  Same, 99th percentile
+    double max;        //  Same, longest
+    uint64_t results;  //  Items of the last page, or the count
+    bool measured;     //  Every reply was the one expected
+} s_query_t;
+
+//  Send one read and check its reply; returns 0, or -1 after saying why
+static int
+s_query_one (s_query_t *self,
+             cmp_client_t *client,
+             uint64_t complaints,
+             uint64_t *random)
+{
+    cmp_proto_t *request = cmp_proto_new (self->read.type);
+    cmp_proto_set_actor (request, ACTOR);
+    uint64_t id = 0;
+    if (self->read.type == CMP_PROTO_GET) {
+        id = 1 + s_random (random) % complaints;
+        cmp_proto_set_complaint_id (request, id);
+    } else {
+        if (self->read.type == CMP_PROTO_LIST)
+            cmp_proto_set_limit (request, QUERY_PAGE);
+        cmp_proto_set_state (request, self->read.state);
+        cmp_proto_set_case_department (request, self->read.department);
+        cmp_proto_set_handler (request, self->read.handler);
+        cmp_proto_set_channel (request, self->read.channel);
+    }
+    const char *command = cmp_proto_command (request);
+    cmp_proto_t *reply = cmp_client_call (client, &request);
+    int rc = 0;
+    if (!reply) {
+        fprintf (stderr, "E: %s %s: no reply within %d ms\n", command,
+                 self->read.label, REPLY_TIMEOUT);
+        return -1;
+    }
+    if (cmp_proto_id (reply) == CMP_PROTO_ERROR) {
+        fprintf (stderr, "E: %s %s: ERROR %" PRIu64 " %s\n", command,
+                 self->read.label, cmp_proto_status (reply),
+                 cmp_proto_message (reply) ? cmp_proto_message (reply) : "");
+        rc = -1;
+    } else if (self->read.type == CMP_PROTO_GET) {
+        self->results = 1;
+        if (cmp_proto_id (reply) != CMP_PROTO_COMPLAINT
+            || cmp_proto_complaint_id (reply) != id) {
+            fprintf (stderr, "E: GET %" PRIu64 ": got %s for id %" PRIu64 "\n",
+                     id, cmp_proto_command (reply),
+                     cmp_proto_complaint_id (reply));
+            rc = -1;
+        }
+    } else {
+        uint64_t expected = self->read.expected;
+        if (self->read.type == CMP_PROTO_LIST) {
+            if (expected > QUERY_PAGE)
+                expected = QUERY_PAGE;
+            self->results = zlistx_size (cmp_proto_items (reply));
+        } else
+            self->results = cmp_proto_complaints (reply);
+        int answer = self->read.type == CMP_PROTO_LIST ? CMP_PROTO_COMPLAINTS
+                                                       : CMP_PROTO_COUNTED;
+        if (cmp_proto_id (reply) != answer || self->results != expected) {
+            fprintf (stderr,
+                     "E: %s %s: got %s with %" PRIu64 ", expected %" PRIu64
+                     "\n",
+                     command, self->read.label, cmp_proto_command (reply),
+                     self->results, expected);
+            rc = -1;
+        }
+    }
+    cmp_proto_destroy (&reply);
+    return rc;
+}
+
+//  Measure one read against the daemon at endpoint. Returns 0 or -1.
+static int
+s_query_run (s_query_t *self, const char *endpoint, uint64_t complaints)
+{
+    cmp_client_t *client = cmp_client_new (endpoint);
+    if (!client)
+        return -1;
+    cmp_client_set_timeout (client, REPLY_TIMEOUT);
+    uint64_t random = 0x9e3779b97f4a7c15ULL ^ (uint64_t) self->read.type;
+    s_samples_t samples = {NULL, 0, 0, false};
+    int rc = 0;
+    //  One untimed request first: the connection, and a first look
+    if (s_query_one (self, client, complaints, &random))
+        rc = -1;
+    int64_t start = zclock_usecs ();
+    int64_t end = start + (int64_t) (QUERY_SECONDS * 1e6);
+    int64_t now = start;
+    while (rc == 0 && !zsys_interrupted && self->requests < QUERY_MAX
+           && (now < end || self->requests < QUERY_MIN)) {
+        int64_t sent = now;
+        if (s_query_one (self, client, complaints, &random)) {
+            rc = -1;
+            break;
+        }
+        now = zclock_usecs ();
+        s_samples_add (&samples, now - sent);
+        self->requests++;
+    }
+    self->seconds = (double) (now - start) / 1e6;
+    self->rate =
+      self->seconds > 0 ? (double) self->requests / self->seconds : 0;
+    self->p50 = s_samples_ms (&samples, 0.50);
+    self->p99 = s_samples_ms (&samples, 0.99);
+    self->max = s_samples_ms (&samples, 1.0);
+    self->measured = rc == 0;
+    s_samples_free (&samples);
+    cmp_client_destroy (&client);
+    return rc;
+}
+
+//  A read sent again and again while SUBMITs run on the intake
+typedef struct
+{
+    const char *endpoint; //  The daemon's api endpoint
+    const s_read_t *read; //  What to read
+    uint64_t reads;       //  Reads answered
+    bool failed;          //  A read got no reply, or not its kind
+} s_reads_t;
+
+static void
+s_reads_actor (zsock_t *pipe, void *argument)
+{
+    s_reads_t *self = (s_reads_t *) argument;
+    cmp_client_t *client = cmp_client_new (self->endpoint);
+    assert (client);
+    cmp_client_set_timeout (client, REPLY_TIMEOUT);
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    assert (poller);
+    //  One read after another until $TERM; results are not checked, as
+    //  the SUBMITs change them. After a failure, the actor just ends.
+    while (!self->failed && !zpoller_wait (poller, 0)
+           && !zpoller_terminated (poller)) {
+        cmp_proto_t *request = cmp_proto_new (self->read->type);
+        cmp_proto_set_actor (request, ACTOR);
+        if (self->read->type == CMP_PROTO_LIST)
+            cmp_proto_set_limit (request, QUERY_PAGE);
+        cmp_proto_set_state (request, self->read->state);
+        cmp_proto_set_case_department (request, self->read->department);
+        cmp_proto_set_handler (request, self->read->handler);
+        cmp_proto_set_channel (request, self->read->channel);
+        cmp_proto_t *reply = cmp_client_call (client, &request);
+        int answer = self->read->type == CMP_PROTO_LIST ? CMP_PROTO_COMPLAINTS
+                                                        : CMP_PROTO_COUNTED;
+        if (reply && cmp_proto_id (reply) == answer)
+            self->reads++;
+        else
+            self->failed = true;
+        cmp_proto_destroy (&reply);
+    }
+    zpoller_destroy (&poller);
+    cmp_client_destroy (&client);
 }
 
 //  --------------------------------------------------------------------------
@@ -1078,6 +1650,22 @@ main (void)
     zsys_init ();
     int64_t started = zclock_mono ();
     bool broken = false;
+
+    //  Complaints of the large store (6)
+    uint64_t stored_target = STORED_DEFAULT;
+    const char *stored_text = getenv ("COMPLAINT_BENCH_STORED");
+    if (stored_text && *stored_text) {
+        char *end;
+        errno = 0;
+        stored_target = strtoull (stored_text, &end, 10);
+        if (errno || *end || *stored_text == '-') {
+            fprintf (stderr,
+                     "E: COMPLAINT_BENCH_STORED=%s: not a number of "
+                     "complaints (0 skips part 6)\n",
+                     stored_text);
+            return EXIT_FAILURE;
+        }
+    }
 
     //  A fresh directory for the stores, the configuration and the log
     const char *tmp = getenv ("TMPDIR");
@@ -1212,12 +1800,16 @@ main (void)
     s_daemon_t process;
     memset (&process, 0, sizeof (process));
     acknowledged = 0;
+    uint64_t complaints = 0;    //  Stored by 3
+    uint64_t events_before = 0; //  Last event seq after 3
+    s_trips_t cases[RUNS];
+    memset (cases, 0, sizeof (cases));
     if (!broken) {
         printf ("\n3. complaintd: SUBMIT -> SUBMITTED (after the fsync'd "
                 "commit), unique refs,\n   each connection a DEALER in its own "
                 "thread keeping its share of the window full\n");
         fflush (stdout);
-        if (s_daemon_start (&process, directory))
+        if (s_daemon_start (&process, directory, "complaintd", MAP_SIZE))
             broken = true;
     }
     if (!broken) {
@@ -1237,13 +1829,56 @@ main (void)
             s_print_trips (&daemon[index]);
         }
         //  Every complaint acknowledged is stored, and no other
-        int64_t stored = s_daemon_health (&process, 5000);
+        int64_t stored = s_daemon_status (&process, 5000, &events_before);
         if (!broken) {
             printf ("  store check: %" PRId64 " complaints stored, %" PRIu64
                     " acknowledged: %s\n",
                     stored, acknowledged,
                     stored == (int64_t) acknowledged ? "OK" : "MISMATCH");
             if (stored != (int64_t) acknowledged)
+                broken = true;
+            else
+                complaints = (uint64_t) stored;
+        }
+    }
+
+    //  4. Case actions on those complaints
+    uint64_t acted = 0;
+    if (!broken && process.pid > 0 && complaints > 0) {
+        printf ("\n4. complaintd: ACT -> ACTED (after the fsync'd commit) on "
+                "the api endpoint, a note\n   and a contact in turn, each on "
+                "a random one of the %" PRIu64 " complaints of 3,\n   by an "
+                "actor with the agent role (roles/agent); the state stays "
+                "registered\n",
+                complaints);
+        s_print_trips_header ("acted");
+        s_connection_t prototype;
+        memset (&prototype, 0, sizeof (prototype));
+        prototype.mode = MODE_ACT;
+        prototype.endpoint = process.api;
+        prototype.complaints = complaints;
+        prototype.events = process.events;
+        for (size_t index = 0; index < RUNS && !broken; index++) {
+            prototype.run = index + 1;
+            if (s_trips_run (&cases[index], &prototype,
+                             s_runs[index].connections, s_runs[index].in_flight,
+                             DAEMON_SECONDS, process.pid, &acted)) {
+                broken = true;
+                s_daemon_dump_log (&process);
+            }
+            s_print_trips (&cases[index]);
+        }
+        //  Each ACTED stored one event, and no complaint came or went
+        uint64_t events_after = 0;
+        int64_t stored = s_daemon_status (&process, 5000, &events_after);
+        if (!broken) {
+            bool same = stored == (int64_t) complaints
+                        && events_after - events_before == acted;
+            printf ("  store check: %" PRIu64 " events stored since, %" PRIu64
+                    " ACTED, %" PRId64 " complaints: %s\n",
+                    events_after - events_before, acted, stored,
+                    same ? "OK" : "MISMATCH");
+            if (!same)
                 broken = true;
         }
     }
@@ -1256,12 +1891,12 @@ main (void)
     }
     fflush (stdout);
 
-    //  4. The daemon against the raw pipeline, and the targets
+    //  5. The daemon against the raw pipeline, and the targets
     bool compared = true;
     for (size_t index = 0; index < RUNS; index++)
         compared = compared && daemon[index].measured;
     if (compared) {
-        printf ("\n4. complaintd against the raw pipeline limit of this run "
+        printf ("\n5. complaintd against the raw pipeline limit of this run "
                 "(the lower of LMDB\n   at a batch of the requests in flight "
                 "and ZeroMQ with the same connections)\n");
         printf ("  %11s  %9s  %12s  %12s  %12s  %12s  %6s\n", "connections",
@@ -1302,6 +1937,185 @@ main (void)
                                 daemon[index].p99 < TARGET_P99_MS);
     }
 
+    //  6. Reads on a large store
+    s_fill_t fill;
+    memset (&fill, 0, sizeof (fill));
+    s_query_t queries[16];
+    size_t query_count = 0;
+    s_daemon_t reader;
+    memset (&reader, 0, sizeof (reader));
+    if (!broken && stored_target > 0) {
+        printf ("\n6. complaintd with %" PRIu64 " complaints stored: GET, "
+                "LIST (limit %d) and COUNT on the\n   api endpoint, one "
+                "request at a time, by the agent actor\n",
+                stored_target, QUERY_PAGE);
+        fflush (stdout);
+        char path[PATH_MAX];
+        snprintf (path, sizeof (path), "%s/stored", directory);
+        if (s_fill (&fill, path, stored_target))
+            broken = true;
+        printf ("  fill: %" PRIu64 " complaints in %.1f s (%.0f/s, CPU "
+                "%.0f%%), registered through cmp_intake\n        in this "
+                "process, %d per fsync'd commit, received over the last 365 "
+                "days;\n        %" PRIu64 " of them assigned through cmp_case "
+                "to %zu departments and %d handlers\n",
+                fill.complaints, fill.seconds, fill.rate, fill.cpu * 100,
+                FILL_BATCH, fill.assigned, DEPARTMENTS, HANDLERS);
+        printf ("  store: data.mdb %.0f MB on disk (%.0f bytes per "
+                "complaint), file size %.0f MB\n",
+                (double) fill.disk_bytes / 1e6,
+                fill.complaints
+                  ? (double) fill.disk_bytes / (double) fill.complaints
+                  : 0,
+                (double) fill.file_bytes / 1e6);
+        fflush (stdout);
+    }
+    if (!broken && stored_target > 0) {
+        if (s_daemon_start (&reader, directory, "stored", FILL_MAP_SIZE))
+            broken = true;
+        else
+            printf ("  start: complaintd answered HEALTH %.2f s after it "
+                    "was started on that store\n",
+                    reader.started);
+    }
+    //  Labels of the filters, with the share of the store they match,
+    //  and the handler looked for
+    char share[4][48];
+    char handler[32];
+    s_trips_t beside[BESIDE];
+    memset (beside, 0, sizeof (beside));
+    char beside_reads[BESIDE][64]; //  For the summary
+    if (!broken && reader.pid > 0) {
+        uint64_t all = fill.complaints;
+        uint64_t assigned = fill.assigned;
+        //  The first department and handler: a tenth and a twentieth
+        //  of the assigned complaints
+        s_handler_name (handler, sizeof (handler), 0);
+        snprintf (share[0], sizeof (share[0]), "state=registered (%.0f%%)",
+                  all ? 100.0 * (double) (all - assigned) / (double) all : 0);
+        snprintf (share[1], sizeof (share[1]), "state=assigned (%.1f%%)",
+                  all ? 100.0 * (double) assigned / (double) all : 0);
+        snprintf (share[2], sizeof (share[2]), "department (%.2f%%)",
+                  all ? 100.0 * (double) fill.department[0] / (double) all : 0);
+        snprintf (share[3], sizeof (share[3]), "handler (%.3f%%)",
+                  all ? 100.0 * (double) fill.handler[0] / (double) all : 0);
+        s_read_t plan[] = {
+          {CMP_PROTO_GET, "id", "id (random)", NULL, NULL, NULL, NULL, 1},
+          {CMP_PROTO_LIST, "none", "none", NULL, NULL, NULL, NULL, all},
+          {CMP_PROTO_LIST, "state_registered", share[0], "registered", NULL,
+           NULL, NULL, all - assigned},
+          {CMP_PROTO_LIST, "state_assigned", share[1], "assigned", NULL, NULL,
+           NULL, assigned},
+          {CMP_PROTO_LIST, "department", share[2], NULL, s_departments[0], NULL,
+           NULL, fill.department[0]},
+          {CMP_PROTO_LIST, "handler", share[3], NULL, NULL, handler, NULL,
+           fill.handler[0]},
+          {CMP_PROTO_LIST, "state_assigned_department",
+           "state=assigned, department", "assigned", s_departments[0], NULL,
+           NULL, fill.department[0]},
+          {CMP_PROTO_LIST, "state_registered_channel_email",
+           "state=registered, channel=email", "registered", NULL, NULL, "email",
+           0},
+          {CMP_PROTO_COUNT, "state_registered", share[0], "registered", NULL,
+           NULL, NULL, all - assigned},
+          {CMP_PROTO_COUNT, "state_assigned", share[1], "assigned", NULL, NULL,
+           NULL, assigned},
+          {CMP_PROTO_COUNT, "department", share[2], NULL, s_departments[0],
+           NULL, NULL, fill.department[0]},
+          {CMP_PROTO_COUNT, "none", "none", NULL, NULL, NULL, NULL, all}};
+        query_count = sizeof (plan) / sizeof (plan[0]);
+        assert (query_count <= sizeof (queries) / sizeof (queries[0]));
+        printf ("  %-7s  %-32s  %8s  %10s  %7s  %7s  %7s  %8s\n", "request",
+                "filter", "requests", "per second", "p50 ms", "p99 ms",
+                "max ms", "results");
+        fflush (stdout);
+        for (size_t index = 0; index < query_count && !broken; index++) {
+            s_query_t *query = &queries[index];
+            memset (query, 0, sizeof (*query));
+            query->read = plan[index];
+            if (s_query_run (query, reader.api, all)) {
+                broken = true;
+                s_daemon_dump_log (&reader);
+            }
+            printf ("  %-7s  %-32s  %8" PRIu64 "  %10.0f  %7.2f  %7.2f  "
+                    "%7.2f  %8" PRIu64 "%s\n",
+                    cmp_proto_id_name (query->read.type), query->read.label,
+                    query->requests, query->rate, query->p50, query->p99,
+                    query->max, query->results,
+                    query->measured ? "" : "  (broken)");
+            fflush (stdout);
+        }
+    }
+    //  The intake while the api serves slow reads: one event loop serves
+    //  both endpoints
+    if (!broken && reader.pid > 0) {
+        printf ("\n  SUBMIT -> SUBMITTED on the same daemon's intake, 1 "
+                "connection, %d in flight, while\n  the api is idle or "
+                "answers one of the reads above after another\n",
+                BESIDE_IN_FLIGHT);
+        printf ("  %-40s  %6s  %12s  %10s  %7s  %7s  %7s\n", "api", "reads",
+                "acknowledged", "per second", "p50 ms", "p99 ms", "max ms");
+        s_connection_t prototype;
+        memset (&prototype, 0, sizeof (prototype));
+        prototype.mode = MODE_DAEMON;
+        prototype.endpoint = reader.intake;
+        uint64_t submitted = 0;
+        for (size_t index = 0; index < BESIDE && !broken; index++) {
+            s_reads_t reads = {reader.api, NULL, 0, false};
+            for (size_t other = 0; other < query_count; other++)
+                if (queries[other].read.type == s_beside[index].type
+                    && streq (queries[other].read.key, s_beside[index].key))
+                    reads.read = &queries[other].read;
+            zactor_t *actor =
+              reads.read ? zactor_new (s_reads_actor, &reads) : NULL;
+            prototype.run = 40 + index;
+            s_trips_t *run = &beside[index];
+            if (s_trips_run (run, &prototype, 1, BESIDE_IN_FLIGHT,
+                             DAEMON_SECONDS, reader.pid, &submitted))
+                broken = true;
+            zactor_destroy (&actor);
+            if (reads.failed) {
+                fprintf (stderr, "E: a read beside the SUBMITs failed\n");
+                broken = true;
+            }
+            char label[80] = "idle";
+            if (reads.read)
+                snprintf (label, sizeof (label), "%s %s",
+                          cmp_proto_id_name (reads.read->type),
+                          reads.read->label);
+            if (reads.read)
+                snprintf (beside_reads[index], sizeof (beside_reads[index]),
+                          "%s:%s", cmp_proto_id_name (reads.read->type),
+                          reads.read->key);
+            else
+                snprintf (beside_reads[index], sizeof (beside_reads[index]),
+                          "none");
+            printf ("  %-40s  %6" PRIu64 "  %12" PRIu64 "  %10.0f  %7.2f  "
+                    "%7.2f  %7.2f%s\n",
+                    label, reads.reads, run->completed, run->rate, run->p50,
+                    run->p99, run->max, run->measured ? "" : "  (broken)");
+            fflush (stdout);
+        }
+        int64_t stored = s_daemon_health (&reader, 5000);
+        if (!broken) {
+            bool same = stored == (int64_t) (fill.complaints + submitted);
+            printf ("  store check: %" PRId64 " complaints stored, %" PRIu64
+                    " filled and %" PRIu64 " acknowledged: %s\n",
+                    stored, fill.complaints, submitted,
+                    same ? "OK" : "MISMATCH");
+            if (!same)
+                broken = true;
+        }
+    }
+    if (reader.pid > 0) {
+        int rc = s_daemon_stop (&reader);
+        printf ("  SIGTERM: complaintd %s\n",
+                rc == 0 ? "exited 0" : "did not exit 0");
+        if (rc)
+            broken = true;
+    }
+    fflush (stdout);
+
     //  One line per figure, for scripts and for comparing runs
     printf ("\nSummary\n");
     printf ("summary machine cpus=%ld usable=%ld load=%.2f fs=%s\n", online,
@@ -1330,6 +2144,31 @@ main (void)
                     daemon[index].rate, daemon[index].p50, daemon[index].p99,
                     limit, limit > 0 ? daemon[index].rate / limit : 0);
         }
+    for (size_t index = 0; index < RUNS; index++)
+        if (cases[index].measured)
+            printf ("summary acts connections=%zu in_flight=%zu "
+                    "acted_per_s=%.0f p50_ms=%.2f p99_ms=%.2f\n",
+                    cases[index].connections, cases[index].in_flight,
+                    cases[index].rate, cases[index].p50, cases[index].p99);
+    if (fill.complaints)
+        printf ("summary stored complaints=%" PRIu64 " assigned=%" PRIu64
+                " fill_s=%.1f fill_per_s=%.0f disk_bytes=%" PRIu64
+                " start_s=%.2f\n",
+                fill.complaints, fill.assigned, fill.seconds, fill.rate,
+                fill.disk_bytes, reader.started);
+    for (size_t index = 0; index < query_count; index++)
+        if (queries[index].measured)
+            printf ("summary read request=%s filter=%s p50_ms=%.2f "
+                    "p99_ms=%.2f results=%" PRIu64 "\n",
+                    cmp_proto_id_name (queries[index].read.type),
+                    queries[index].read.key, queries[index].p50,
+                    queries[index].p99, queries[index].results);
+    for (size_t index = 0; index < BESIDE; index++)
+        if (beside[index].measured)
+            printf ("summary submit_beside_reads reads=%s acks_per_s=%.0f "
+                    "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+                    beside_reads[index], beside[index].rate, beside[index].p50,
+                    beside[index].p99, beside[index].max);
     printf ("summary total_seconds=%.1f result=%s\n",
             (double) (zclock_mono () - started) / 1000.0,
             broken ? "BROKEN" : "ok");
