@@ -46,6 +46,7 @@ struct _cmp_store_t
     bool trimmed;           //  The open transaction trims refs_log
     size_t merge_at;        //  Pending refs that start a merge
     size_t merge_chunk;     //  Refs merged per transaction
+    size_t walk_max;        //  Index entries one query page looks at
     uint64_t committed_seq; //  Last event seq on disk (atomic)
     uint64_t committed_count; //  Complaints on disk (atomic)
     char day[9];              //  YYYYMMDD of the last number issued
@@ -373,6 +374,7 @@ cmp_store_new (const char *path, size_t map_size, size_t map_max)
     zlistx_set_destructor (self->added, (zlistx_destructor_fn *) zstr_free);
     self->merge_at = CMP_STORE_MERGE_AT;
     self->merge_chunk = CMP_STORE_MERGE_CHUNK;
+    self->walk_max = CMP_STORE_WALK_MAX;
     int rc = mdb_env_create (&self->env);
     if (rc) {
         s_failed (self, rc, "mdb_env_create");
@@ -555,6 +557,14 @@ s_merge_done (cmp_store_t *self)
         zlistx_sort (self->merging);
         self->merge_last = self->last_id;
     }
+}
+
+void
+cmp_store_set_walk (cmp_store_t *self, size_t walk_max)
+{
+    assert (self);
+    assert (walk_max > 0);
+    self->walk_max = walk_max;
 }
 
 void
@@ -1141,7 +1151,9 @@ cmp_store_query (cmp_store_t *self,
     MDB_val key = {prefix_size + CMP_STORE_CURSOR_SIZE, start}, data;
     rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
     size_t found = 0;
-    int failed = 0; //  LMDB error of a lookup
+    size_t walked = 0;                      //  Index entries looked at
+    byte last[CMP_STORE_CURSOR_SIZE] = {0}; //  The last of them
+    int failed = 0;                         //  LMDB error of a lookup
     while (rc == 0) {
         if (key.mv_size != prefix_size + CMP_STORE_CURSOR_SIZE
             || memcmp (key.mv_data, prefix, prefix_size) != 0)
@@ -1155,6 +1167,16 @@ cmp_store_query (cmp_store_t *self,
         }
         if ((int64_t) s_get_u64 (entry) >= high)
             break;
+        //  A page walks a bounded number of index entries, so that a
+        //  query whose other conditions match little does not hold the
+        //  loop: it may end short, or empty, with a cursor to go on
+        if (records && walked == self->walk_max) {
+            *more = true;
+            memcpy (next, last, CMP_STORE_CURSOR_SIZE);
+            break;
+        }
+        walked++;
+        memcpy (last, entry, CMP_STORE_CURSOR_SIZE);
         uint64_t id = s_get_u64 (entry + 8);
         byte id_key[8];
         memcpy (id_key, entry + 8, 8);
@@ -1478,6 +1500,28 @@ cmp_store_test (bool verbose)
     query.channel = NULL;
     rc = cmp_store_query (self, &query, NULL, 0, NULL, NULL, &more, &count);
     assert (rc == 0 && count == 49);
+    //  A page walks at most walk_max index entries: a query that matches
+    //  nothing among 200 comes back in short, empty pages with a cursor
+    cmp_store_set_walk (self, 64);
+    cmp_store_query_t none = {{"registered"}, "email", 0,
+                              INT64_MAX,      0,       INT64_MAX};
+    size_t pages = 0;
+    const byte *after = NULL;
+    do {
+        rc =
+          cmp_store_query (self, &none, after, 10, records, next, &more, NULL);
+        assert (rc == 0 && zlistx_size (records) == 0);
+        after = next;
+        pages++;
+    } while (more);
+    assert (pages == 4); //  199 registered: 64 + 64 + 64 + 7
+    //  And a query that matches every entry still fills its pages
+    query.field[CMP_STORE_DEPARTMENT] = NULL;
+    query.field[CMP_STORE_STATE] = "registered";
+    rc = cmp_store_query (self, &query, NULL, 50, records, next, &more, NULL);
+    assert (rc == 0 && zlistx_size (records) == 50 && more);
+    zlistx_purge (records);
+    cmp_store_set_walk (self, CMP_STORE_WALK_MAX);
     //  Events from a sequence number
     rc = cmp_store_events (self, 195, 100, records);
     assert (rc == 0 && zlistx_size (records) == 6);

@@ -49,6 +49,10 @@
 //  Length of a LIST cursor in bytes (a time and the id, big-endian)
 #define CMP_STORE_CURSOR_SIZE 16
 
+//  Most index entries one page of a query looks at; a page that reaches
+//  it ends there, short or empty, with a cursor to the rest
+#define CMP_STORE_WALK_MAX 4096
+
 //  Fields of a complaint that queries find through the by_field index
 #define CMP_STORE_STATE 0
 #define CMP_STORE_DEPARTMENT 1
@@ -102,6 +106,9 @@ bool cmp_store_full (cmp_store_t *self);
 //  Change the merge thresholds (for tests).
 void
 cmp_store_set_merge (cmp_store_t *self, size_t merge_at, size_t merge_chunk);
+
+//  Change how many index entries one query page looks at (for tests).
+void cmp_store_set_walk (cmp_store_t *self, size_t walk_max);
 
 //  Refs not merged into the refs index yet.
 size_t cmp_store_refs_pending (cmp_store_t *self);
