@@ -77,38 +77,35 @@ typedef enum
 //  The options of the action commands and the ACT field each one sets
 static const struct
 {
-    const char *name;                               //  "--department"
-    const char *field;                              //  ACT field
-    s_kind_t kind;                                  //  How it is given
-    void (*set_text) (cmp_proto_t *, const char *); //  O_TEXT
-    void (*set_number) (cmp_proto_t *, uint64_t);   //  O_NUMBER
-    void (*set_flag) (cmp_proto_t *, bool);         //  O_FLAG
-    bool value;                                     //  O_FLAG: value
+    const char *name;                             //  "--department"
+    const char *field;                            //  ACT field
+    s_kind_t kind;                                //  How it is given
+    void (*set_number) (cmp_proto_t *, uint64_t); //  O_NUMBER
+    void (*set_flag) (cmp_proto_t *, bool);       //  O_FLAG
+    bool value;                                   //  O_FLAG: value
 } s_act_options[] = {
-  {"--department", "department", O_TEXT, cmp_proto_set_case_department, NULL,
-   NULL, false},
-  {"--handler", "handler", O_TEXT, cmp_proto_set_handler, NULL, NULL, false},
-  {"--category", "category", O_TEXT, cmp_proto_set_category, NULL, NULL, false},
-  {"--severity", "severity", O_TEXT, cmp_proto_set_severity, NULL, NULL, false},
-  {"--priority", "priority", O_TEXT, cmp_proto_set_priority, NULL, NULL, false},
-  {"--reason", "reason", O_TEXT, cmp_proto_set_reason, NULL, NULL, false},
-  {"--text", "text", O_TEXT, cmp_proto_set_text, NULL, NULL, false},
-  {"--direction", "direction", O_TEXT, cmp_proto_set_direction, NULL, NULL,
+  {"--department", "department", O_TEXT, NULL, NULL, false},
+  {"--handler", "handler", O_TEXT, NULL, NULL, false},
+  {"--category", "category", O_TEXT, NULL, NULL, false},
+  {"--severity", "severity", O_TEXT, NULL, NULL, false},
+  {"--priority", "priority", O_TEXT, NULL, NULL, false},
+  {"--reason", "reason", O_TEXT, NULL, NULL, false},
+  {"--text", "text", O_TEXT, NULL, NULL, false},
+  {"--direction", "direction", O_TEXT, NULL, NULL, false},
+  {"--channel", "channel", O_TEXT, NULL, NULL, false},
+  {"--summary", "summary", O_TEXT, NULL, NULL, false},
+  {"--kind", "kind", O_TEXT, NULL, NULL, false},
+  {"--amount", "amount", O_NUMBER, cmp_proto_set_amount, NULL, false},
+  {"--currency", "currency", O_TEXT, NULL, NULL, false},
+  {"--accept", "accepted", O_FLAG, NULL, cmp_proto_set_accepted, true},
+  {"--reject", "accepted", O_FLAG, NULL, cmp_proto_set_accepted, false},
+  {"--satisfaction", "satisfaction", O_NUMBER, cmp_proto_set_satisfaction, NULL,
    false},
-  {"--channel", "channel", O_TEXT, cmp_proto_set_channel, NULL, NULL, false},
-  {"--summary", "summary", O_TEXT, cmp_proto_set_summary, NULL, NULL, false},
-  {"--kind", "kind", O_TEXT, cmp_proto_set_kind, NULL, NULL, false},
-  {"--amount", "amount", O_NUMBER, NULL, cmp_proto_set_amount, NULL, false},
-  {"--currency", "currency", O_TEXT, cmp_proto_set_currency, NULL, NULL, false},
-  {"--accept", "accepted", O_FLAG, NULL, NULL, cmp_proto_set_accepted, true},
-  {"--reject", "accepted", O_FLAG, NULL, NULL, cmp_proto_set_accepted, false},
-  {"--satisfaction", "satisfaction", O_NUMBER, NULL, cmp_proto_set_satisfaction,
-   NULL, false},
-  {"--comment", "comment", O_TEXT, cmp_proto_set_comment, NULL, NULL, false},
-  {"--into", "into", O_TEXT, cmp_proto_set_into, NULL, NULL, false},
-  {"--route", "route", O_TEXT, cmp_proto_set_route, NULL, NULL, false},
-  {"--version", "version", O_NUMBER, NULL, cmp_proto_set_version, NULL, false},
-  {NULL, NULL, O_TEXT, NULL, NULL, NULL, false}};
+  {"--comment", "comment", O_TEXT, NULL, NULL, false},
+  {"--into", "into", O_TEXT, NULL, NULL, false},
+  {"--route", "route", O_TEXT, NULL, NULL, false},
+  {"--version", "version", O_NUMBER, cmp_proto_set_version, NULL, false},
+  {NULL, NULL, O_TEXT, NULL, NULL, false}};
 
 static void
 s_usage (FILE *file)
@@ -782,7 +779,7 @@ s_act (s_options_t *options,
         const char *value = argv[++index];
         uint64_t number;
         if (s_act_options[option].kind == O_TEXT)
-            s_act_options[option].set_text (request, value);
+            cmp_proto_set_string (request, s_act_options[option].field, value);
         else if (s_parse_uint (value, &number) == 0)
             s_act_options[option].set_number (request, number);
         else {

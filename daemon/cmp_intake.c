@@ -90,39 +90,6 @@ s_refuse (cmp_proto_fault_t *fault, const char *field, const char *format, ...)
     return -1;
 }
 
-//  Offset of the first control character, or -1. Multi-line text may hold
-//  tabs and line breaks.
-static long
-s_control_at (const char *text, bool multiline)
-{
-    for (const unsigned char *byte = (const unsigned char *) text; *byte;
-         byte++)
-        if (*byte < 0x20 || *byte == 0x7f) {
-            if (multiline && (*byte == '\t' || *byte == '\n' || *byte == '\r'))
-                continue;
-            return (long) (byte - (const unsigned char *) text);
-        }
-    return -1;
-}
-
-//  True if text holds only white space: ASCII, no-break (U+00A0) and the
-//  ideographic space (U+3000) common in Chinese input
-static bool
-s_blank (const char *text)
-{
-    const unsigned char *byte = (const unsigned char *) text;
-    while (*byte) {
-        if (isspace (*byte))
-            byte++;
-        else if (byte[0] == 0xc2 && byte[1] == 0xa0)
-            byte += 2;
-        else if (byte[0] == 0xe3 && byte[1] == 0x80 && byte[2] == 0x80)
-            byte += 3;
-        else
-            return false;
-    }
-    return true;
-}
 
 //  Check one optional text: length and control characters
 static int
@@ -141,7 +108,7 @@ s_check_text (const char *field,
                          "%zu bytes is over the limit of %zu%s%s%s", size, max,
                          limit_key ? " (" : "", limit_key ? limit_key : "",
                          limit_key ? ")" : "");
-    long control = s_control_at (value, multiline);
+    long control = cmp_proto_control_at (value, multiline);
     if (control >= 0)
         return s_refuse (fault, field,
                          "control character 0x%02x at byte %ld is not allowed",
@@ -308,7 +275,7 @@ cmp_intake_check (cmp_intake_t *self,
     const char *description = cmp_proto_description (submit);
     if (!description)
         return s_refuse (fault, "description", "required: what happened");
-    if (s_blank (description))
+    if (cmp_proto_blank (description))
         return s_refuse (fault, "description", "must not be empty");
     if (s_check_text ("description", description, self->description_max,
                       "limits/description", true, fault)

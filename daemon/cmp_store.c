@@ -944,6 +944,37 @@ cmp_store_history_count (cmp_store_t *self, uint64_t id, uint64_t *count)
     return result;
 }
 
+//  Append to list up to limit values of dbi from key start on, while
+//  their keys begin with the first prefix_size bytes of start
+static int
+s_read_range (cmp_store_t *self,
+              MDB_dbi dbi,
+              const byte *start,
+              size_t start_size,
+              size_t prefix_size,
+              size_t limit,
+              zlistx_t *list)
+{
+    MDB_txn *txn;
+    MDB_cursor *cursor = s_read_cursor (self, dbi, &txn);
+    if (!cursor)
+        return -1;
+    MDB_val key = {start_size, (void *) start}, data;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    for (size_t found = 0; rc == 0 && found < limit; found++) {
+        if (key.mv_size < prefix_size
+            || memcmp (key.mv_data, start, prefix_size) != 0)
+            break;
+        zlistx_add_end (list, zchunk_new (data.mv_data, data.mv_size));
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    int result = 0;
+    if (rc && rc != MDB_NOTFOUND)
+        result = s_failed (self, rc, "mdb_cursor_get (range)");
+    s_read_done (self, txn, cursor);
+    return result;
+}
+
 int
 cmp_store_history (cmp_store_t *self,
                    uint64_t id,
@@ -952,27 +983,9 @@ cmp_store_history (cmp_store_t *self,
                    zlistx_t *entries)
 {
     assert (self);
-    MDB_txn *txn;
-    MDB_cursor *cursor = s_read_cursor (self, self->history, &txn);
-    if (!cursor)
-        return -1;
-    int rc;
     byte start[16];
     s_history_key (start, id, from);
-    MDB_val key = {16, start}, data;
-    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
-    size_t found = 0;
-    while (rc == 0 && found < limit && key.mv_size == 16
-           && s_get_u64 ((byte *) key.mv_data) == id) {
-        zlistx_add_end (entries, zchunk_new (data.mv_data, data.mv_size));
-        found++;
-        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
-    }
-    int result = 0;
-    if (rc && rc != MDB_NOTFOUND)
-        result = s_failed (self, rc, "mdb_cursor_get (history)");
-    s_read_done (self, txn, cursor);
-    return result;
+    return s_read_range (self, self->history, start, 16, 8, limit, entries);
 }
 
 //  --------------------------------------------------------------------------
@@ -1112,7 +1125,7 @@ cmp_store_query (cmp_store_t *self,
         }
     MDB_dbi dbi = self->by_time;
     bool drive_updated = false;
-    byte prefix[FIELD_VALUE_MAX + 2];
+    byte prefix[FIELD_VALUE_MAX + 2 + CMP_STORE_CURSOR_SIZE];
     size_t prefix_size = 0;
     if (driver >= 0) {
         dbi = self->by_field;
@@ -1299,26 +1312,9 @@ cmp_store_events (cmp_store_t *self,
                   zlistx_t *events)
 {
     assert (self);
-    MDB_txn *txn;
-    MDB_cursor *cursor = s_read_cursor (self, self->events, &txn);
-    if (!cursor)
-        return -1;
-    int rc;
     byte start[8];
     s_put_u64 (start, from);
-    MDB_val key = {8, start}, data;
-    rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
-    size_t found = 0;
-    while (rc == 0 && found < limit) {
-        zlistx_add_end (events, zchunk_new (data.mv_data, data.mv_size));
-        found++;
-        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
-    }
-    int result = 0;
-    if (rc && rc != MDB_NOTFOUND)
-        result = s_failed (self, rc, "mdb_cursor_get (events)");
-    s_read_done (self, txn, cursor);
-    return result;
+    return s_read_range (self, self->events, start, 8, 0, limit, events);
 }
 
 uint64_t
@@ -1627,6 +1623,35 @@ cmp_store_test (bool verbose)
     assert (most < 100);
     assert (s_test_ref (self, "web", "burst-0-0") == 202);
     assert (s_test_ref (self, "web", "burst-11-29") == 202 + 12 * 30 - 1);
+
+    //  A schema 2 store had no query indexes: opening it indexes every
+    //  complaint as registered (the 361 after the first 200 have none)
+    cmp_store_query_t registered = {{"registered"}, NULL, 0,
+                                    INT64_MAX,      0,    INT64_MAX};
+    uint64_t count_before;
+    rc = cmp_store_query (self, &registered, NULL, 0, NULL, NULL, &more,
+                          &count_before);
+    assert (rc == 0 && count_before == 199);
+    MDB_txn *txn;
+    rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    assert (rc == 0);
+    byte two[8];
+    s_put_u64 (two, 2);
+    MDB_val schema_key = {6, (void *) "schema"}, schema_value = {8, two};
+    rc = mdb_put (txn, self->meta, &schema_key, &schema_value, 0);
+    assert (rc == 0);
+    rc = mdb_txn_commit (txn);
+    assert (rc == 0);
+    cmp_store_destroy (&self);
+    self = cmp_store_new (path, 4 * 1024 * 1024, 0);
+    assert (self);
+    rc =
+      cmp_store_query (self, &registered, NULL, 0, NULL, NULL, &more, &count);
+    assert (rc == 0 && count == 561);
+    registered.updated_from = base + 1000; //  Through times: 1 + 360
+    rc =
+      cmp_store_query (self, &registered, NULL, 0, NULL, NULL, &more, &count);
+    assert (rc == 0 && count == 361);
     cmp_store_destroy (&self);
 
     zdir_t *dir = zdir_new (path, NULL);

@@ -252,6 +252,11 @@ void cmp_proto_set_refused (cmp_proto_t *self, const char *value);
 //  an optional field was present; getters return 0 or false when absent.
 
 bool cmp_proto_has (cmp_proto_t *self, const char *field);
+//  A string field by its key in this message's fields map (flat fields
+//  only, "department" of an ACT), or NULL; the setter asserts the key
+const char *cmp_proto_string (cmp_proto_t *self, const char *key);
+void
+cmp_proto_set_string (cmp_proto_t *self, const char *key, const char *value);
 //  Make an optional number field absent again
 void cmp_proto_unset (cmp_proto_t *self, const char *field);
 //  Times, milliseconds since the Unix epoch (UTC)
@@ -350,6 +355,22 @@ zlistx_t *cmp_proto_items (cmp_proto_t *self);
 //  For the encoder: append an already-encoded fields map (a stored record
 //  or event) to COMPLAINTS, EVENTS, COMPLAINT or EVENT. Takes ownership.
 void cmp_proto_add_raw (cmp_proto_t *self, zchunk_t **chunk_p);
+
+//  Fill fault with status, the field at fault and a printf-style reason;
+//  returns -1, for "return cmp_proto_fault (...)"
+int cmp_proto_fault (cmp_proto_fault_t *fault,
+                     int status,
+                     const char *field,
+                     const char *format,
+                     ...) __attribute__ ((format (printf, 4, 5)));
+
+//  Offset of the first control character of text (NULL: none), or -1.
+//  Multi-line text may hold tabs and line breaks.
+long cmp_proto_control_at (const char *text, bool multiline);
+
+//  True if text holds only white space: ASCII, no-break (U+00A0) and the
+//  ideographic space (U+3000) common in Chinese input
+bool cmp_proto_blank (const char *text);
 
 //  Copy out an ERROR reply for a fault
 cmp_proto_t *cmp_proto_new_error (uint64_t request_id,

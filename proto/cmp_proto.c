@@ -783,13 +783,14 @@ s_type_name (msgpack_object_type type)
     }
 }
 
-static int
-s_fault (cmp_proto_fault_t *fault,
-         int status,
-         const char *field,
-         const char *format,
-         ...)
+int
+cmp_proto_fault (cmp_proto_fault_t *fault,
+                 int status,
+                 const char *field,
+                 const char *format,
+                 ...)
 {
+    assert (fault);
     fault->status = status;
     snprintf (fault->field, sizeof (fault->field), "%s", field ? field : "");
     va_list args;
@@ -799,6 +800,36 @@ s_fault (cmp_proto_fault_t *fault,
     return -1;
 }
 
+long
+cmp_proto_control_at (const char *text, bool multiline)
+{
+    for (const unsigned char *byte = (const unsigned char *) text;
+         byte && *byte; byte++)
+        if (*byte < 0x20 || *byte == 0x7f) {
+            if (multiline && (*byte == '\t' || *byte == '\n' || *byte == '\r'))
+                continue;
+            return (long) (byte - (const unsigned char *) text);
+        }
+    return -1;
+}
+
+bool
+cmp_proto_blank (const char *text)
+{
+    const unsigned char *byte = (const unsigned char *) text;
+    while (*byte) {
+        if (isspace (*byte))
+            byte++;
+        else if (byte[0] == 0xc2 && byte[1] == 0xa0)
+            byte += 2;
+        else if (byte[0] == 0xe3 && byte[1] == 0x80 && byte[2] == 0x80)
+            byte += 3;
+        else
+            return false;
+    }
+    return true;
+}
+
 //  Copy a msgpack str into a new C string, checking UTF-8 and NUL bytes
 static char *
 s_string (const msgpack_object *object,
@@ -806,23 +837,24 @@ s_string (const msgpack_object *object,
           cmp_proto_fault_t *fault)
 {
     if (object->type != MSGPACK_OBJECT_STR) {
-        s_fault (fault, CMP_STATUS_INVALID, path, "%s: expected string, got %s",
-                 path, s_type_name (object->type));
+        cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                         "%s: expected string, got %s", path,
+                         s_type_name (object->type));
         return NULL;
     }
     const uint8_t *data = (const uint8_t *) object->via.str.ptr;
     size_t size = object->via.str.size;
     const void *nul = memchr (data, 0, size);
     if (nul) {
-        s_fault (fault, CMP_STATUS_INVALID, path,
-                 "%s: contains a NUL byte at byte %zu", path,
-                 (size_t) ((const uint8_t *) nul - data));
+        cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                         "%s: contains a NUL byte at byte %zu", path,
+                         (size_t) ((const uint8_t *) nul - data));
         return NULL;
     }
     long bad = s_utf8_error (data, size);
     if (bad >= 0) {
-        s_fault (fault, CMP_STATUS_INVALID, path,
-                 "%s: invalid UTF-8 at byte %ld", path, bad);
+        cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                         "%s: invalid UTF-8 at byte %ld", path, bad);
         return NULL;
     }
     char *string = (char *) malloc (size + 1);
@@ -861,41 +893,42 @@ s_decode_field (cmp_proto_t *self,
                 self->num[field->slot] = (uint64_t) value->via.i64;
             else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
                 if (value->via.u64 > INT64_MAX)
-                    return s_fault (fault, CMP_STATUS_INVALID, path,
-                                    "%s: %" PRIu64 " is out of range", path,
-                                    value->via.u64);
+                    return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                            "%s: %" PRIu64 " is out of range",
+                                            path, value->via.u64);
                 self->num[field->slot] = value->via.u64;
             } else
-                return s_fault (fault, CMP_STATUS_INVALID, path,
-                                "%s: expected integer, got %s", path,
-                                s_type_name (value->type));
+                return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                        "%s: expected integer, got %s", path,
+                                        s_type_name (value->type));
             self->has[field->slot] = true;
             return 0;
         case K_UINT:
             if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                return s_fault (fault, CMP_STATUS_INVALID, path,
-                                "%s: must not be negative (got %" PRId64 ")",
-                                path, value->via.i64);
+                return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                        "%s: must not be negative (got %" PRId64
+                                        ")",
+                                        path, value->via.i64);
             if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-                return s_fault (fault, CMP_STATUS_INVALID, path,
-                                "%s: expected unsigned integer, got %s", path,
-                                s_type_name (value->type));
+                return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                        "%s: expected unsigned integer, got %s",
+                                        path, s_type_name (value->type));
             self->num[field->slot] = value->via.u64;
             self->has[field->slot] = true;
             return 0;
         case K_BOOL:
             if (value->type != MSGPACK_OBJECT_BOOLEAN)
-                return s_fault (fault, CMP_STATUS_INVALID, path,
-                                "%s: expected boolean, got %s", path,
-                                s_type_name (value->type));
+                return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                        "%s: expected boolean, got %s", path,
+                                        s_type_name (value->type));
             self->num[field->slot] = value->via.boolean;
             self->has[field->slot] = true;
             return 0;
         case K_STRLIST: {
             if (value->type != MSGPACK_OBJECT_ARRAY)
-                return s_fault (fault, CMP_STATUS_INVALID, path,
-                                "%s: expected array of strings, got %s", path,
-                                s_type_name (value->type));
+                return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                        "%s: expected array of strings, got %s",
+                                        path, s_type_name (value->type));
             zlist_destroy (&self->list[field->slot]);
             self->list[field->slot] = zlist_new ();
             zlist_autofree (self->list[field->slot]);
@@ -915,24 +948,25 @@ s_decode_field (cmp_proto_t *self,
         case K_MAP:
         case K_RECORD:
             if (value->type != MSGPACK_OBJECT_MAP)
-                return s_fault (fault, CMP_STATUS_INVALID, path,
-                                "%s: expected map, got %s", path,
-                                s_type_name (value->type));
+                return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                        "%s: expected map, got %s", path,
+                                        s_type_name (value->type));
             return s_decode_map (self, field->schema, value, path, fault);
         case K_ITEMS:
             if (value->type != MSGPACK_OBJECT_ARRAY)
-                return s_fault (fault, CMP_STATUS_INVALID, path,
-                                "%s: expected array of maps, got %s", path,
-                                s_type_name (value->type));
+                return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                        "%s: expected array of maps, got %s",
+                                        path, s_type_name (value->type));
             for (uint32_t index = 0; index < value->via.array.size; index++) {
                 char item_path[128];
                 snprintf (item_path, sizeof (item_path), "%.100s[%u]", path,
                           index);
                 const msgpack_object *item = &value->via.array.ptr[index];
                 if (item->type != MSGPACK_OBJECT_MAP)
-                    return s_fault (fault, CMP_STATUS_INVALID, item_path,
-                                    "%s: expected map, got %s", item_path,
-                                    s_type_name (item->type));
+                    return cmp_proto_fault (
+                      fault, CMP_STATUS_INVALID, item_path,
+                      "%s: expected map, got %s", item_path,
+                      s_type_name (item->type));
                 cmp_proto_t *child = cmp_proto_new (field->slot);
                 zlistx_add_end (s_items (self), child);
                 if (s_decode_map (child, field->schema, item, item_path, fault))
@@ -976,9 +1010,10 @@ s_decode_map (cmp_proto_t *self,
         const msgpack_object *key = &map->via.map.ptr[index].key;
         const msgpack_object *value = &map->via.map.ptr[index].val;
         if (key->type != MSGPACK_OBJECT_STR)
-            return s_fault (fault, CMP_STATUS_INVALID, prefix,
-                            "%s%skeys must be strings, got %s", prefix,
-                            *prefix ? ": " : "", s_type_name (key->type));
+            return cmp_proto_fault (fault, CMP_STATUS_INVALID, prefix,
+                                    "%s%skeys must be strings, got %s", prefix,
+                                    *prefix ? ": " : "",
+                                    s_type_name (key->type));
         char name[64];
         size_t name_size = key->via.str.size < sizeof (name) - 1
                              ? key->via.str.size
@@ -1002,12 +1037,12 @@ s_decode_map (cmp_proto_t *self,
                 if ((uint8_t) name[pos] < 0x20 || (uint8_t) name[pos] == 0x7f)
                     name[pos] = '?';
             s_join (path, sizeof (path), prefix, name, name_size);
-            return s_fault (fault, CMP_STATUS_INVALID, path,
-                            "%s: unknown field", path);
+            return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                    "%s: unknown field", path);
         }
         if (seen & (1ULL << position))
-            return s_fault (fault, CMP_STATUS_INVALID, path,
-                            "%s: field given twice", path);
+            return cmp_proto_fault (fault, CMP_STATUS_INVALID, path,
+                                    "%s: field given twice", path);
         seen |= 1ULL << position;
         if (s_decode_field (self, &schema[position], value, path, fault))
             return -1;
@@ -1028,7 +1063,7 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
     cmp_proto_t *self = NULL;
 
     if (size == 0) {
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, NULL, "empty body");
+        cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, NULL, "empty body");
         goto failed;
     }
     size_t pos = 0;
@@ -1038,8 +1073,8 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
         goto failed;
     }
     if (pos != size) {
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, NULL,
-                 "%zu bytes after the end of the message", size - pos);
+        cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, NULL,
+                         "%zu bytes after the end of the message", size - pos);
         goto failed;
     }
     msgpack_unpacked unpacked;
@@ -1048,8 +1083,8 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
     msgpack_unpack_return rc =
       msgpack_unpack_next (&unpacked, (const char *) data, size, &offset);
     if (rc != MSGPACK_UNPACK_SUCCESS) {
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, NULL,
-                 "body is not valid msgpack");
+        cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, NULL,
+                         "body is not valid msgpack");
         goto unpacked_destroy;
     }
     const msgpack_object *root = &unpacked.data;
@@ -1058,9 +1093,10 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
         if (root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size >= 4
             && element[3].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
             fault->request_id = element[3].via.u64;
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, NULL,
-                 "body must be a msgpack array of 5 elements [signature, "
-                 "version, type, request_id, fields]");
+        cmp_proto_fault (
+          fault, CMP_STATUS_BAD_REQUEST, NULL,
+          "body must be a msgpack array of 5 elements [signature, "
+          "version, type, request_id, fields]");
         goto unpacked_destroy;
     }
     if (element[3].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -1070,27 +1106,28 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
         || memcmp (element[0].via.str.ptr, CMP_PROTO_SIGNATURE,
                    element[0].via.str.size)
              != 0) {
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, "signature",
-                 "signature: expected the string \"%s\"", CMP_PROTO_SIGNATURE);
+        cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, "signature",
+                         "signature: expected the string \"%s\"",
+                         CMP_PROTO_SIGNATURE);
         goto unpacked_destroy;
     }
     if (element[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, "version",
-                 "version: expected a positive integer, got %s",
-                 s_type_name (element[1].type));
+        cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, "version",
+                         "version: expected a positive integer, got %s",
+                         s_type_name (element[1].type));
         goto unpacked_destroy;
     }
     if (element[1].via.u64 != CMP_PROTO_VERSION) {
-        s_fault (fault, CMP_STATUS_VERSION, "version",
-                 "version: protocol version %" PRIu64
-                 " is not supported; supported: %d",
-                 element[1].via.u64, CMP_PROTO_VERSION);
+        cmp_proto_fault (fault, CMP_STATUS_VERSION, "version",
+                         "version: protocol version %" PRIu64
+                         " is not supported; supported: %d",
+                         element[1].via.u64, CMP_PROTO_VERSION);
         goto unpacked_destroy;
     }
     if (element[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, "request_id",
-                 "request_id: expected an unsigned integer, got %s",
-                 s_type_name (element[3].type));
+        cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, "request_id",
+                         "request_id: expected an unsigned integer, got %s",
+                         s_type_name (element[3].type));
         goto unpacked_destroy;
     }
     const s_message_t *message = NULL;
@@ -1113,19 +1150,19 @@ cmp_proto_decode (const void *data, size_t size, cmp_proto_fault_t *fault)
                 if ((uint8_t) name[index] < 0x20
                     || (uint8_t) name[index] >= 0x7f)
                     name[index] = '?';
-            s_fault (fault, CMP_STATUS_NOT_SUPPORTED, "type",
-                     "type: unknown message type \"%s\"", name);
+            cmp_proto_fault (fault, CMP_STATUS_NOT_SUPPORTED, "type",
+                             "type: unknown message type \"%s\"", name);
         } else
-            s_fault (fault, CMP_STATUS_BAD_REQUEST, "type",
-                     "type: expected a string, got %s",
-                     s_type_name (element[2].type));
+            cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, "type",
+                             "type: expected a string, got %s",
+                             s_type_name (element[2].type));
         goto unpacked_destroy;
     }
     fault->id = message->id;
     if (element[4].type != MSGPACK_OBJECT_MAP) {
-        s_fault (fault, CMP_STATUS_BAD_REQUEST, "fields",
-                 "fields: expected a map, got %s",
-                 s_type_name (element[4].type));
+        cmp_proto_fault (fault, CMP_STATUS_BAD_REQUEST, "fields",
+                         "fields: expected a map, got %s",
+                         s_type_name (element[4].type));
         goto unpacked_destroy;
     }
     self = cmp_proto_new (message->id);
@@ -1565,6 +1602,40 @@ S_NUMBER_ACCESSORS (answered_at, N_ANSWERED_AT, int64_t)
 S_NUMBER_ACCESSORS (followed_up_at, N_FOLLOWED_UP_AT, int64_t)
 S_NUMBER_ACCESSORS (updated_from, N_UPDATED_FROM, int64_t)
 S_NUMBER_ACCESSORS (updated_to, N_UPDATED_TO, int64_t)
+
+//  The string slot of key in the message's own fields map, or -1
+static int
+s_string_slot (cmp_proto_t *self, const char *key)
+{
+    const s_message_t *message = s_message (self->id);
+    const s_field_t *schema =
+      message ? message->schema : s_map_schema (self->id);
+    for (int index = 0; schema && schema[index].key; index++)
+        if (schema[index].kind == K_STR && streq (schema[index].key, key))
+            return schema[index].slot;
+    return -1;
+}
+
+const char *
+cmp_proto_string (cmp_proto_t *self, const char *key)
+{
+    assert (self);
+    int slot = s_string_slot (self, key);
+    return slot >= 0 ? self->str[slot] : NULL;
+}
+
+void
+cmp_proto_set_string (cmp_proto_t *self, const char *key, const char *value)
+{
+    assert (self);
+    int slot = s_string_slot (self, key);
+    assert (slot >= 0);
+    zstr_free (&self->str[slot]);
+    if (value) {
+        self->str[slot] = strdup (value);
+        assert (self->str[slot]);
+    }
+}
 
 bool
 cmp_proto_has (cmp_proto_t *self, const char *field)

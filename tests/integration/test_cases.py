@@ -10,6 +10,7 @@ a test instead of going unnoticed."""
 
 import json
 import re
+import signal
 
 from harness import (PERSONAL_KEYS, READER, Client, Daemon, Subscriber,
                      assert_error, assert_reply, next_request_id, request,
@@ -1766,4 +1767,74 @@ def test_history_shows_the_value_a_change_replaced():
         "approved_by" not in record["proposal"], record
     assert record["answer"]["accepted"] is True and \
         "reason" not in record["answer"], record
+    daemon.stop()
+
+
+def test_reload_changes_roles_and_refuses_an_actor_in_two():
+    """SIGHUP applies a new role table to the requests after it; a table
+    that gives one actor two roles is refused and the running one stays."""
+    import signal
+    daemon = Daemon()
+    number = daemon.submit_ok(submit_fields("reload-roles"))["number"]
+
+    def note(actor):
+        return daemon.call(request("ACT", next_request_id(), {
+            "actor": actor, "number": number, "action": "note",
+            "text": "after the reload"}), "api")
+
+    def reload(expect):
+        mark = daemon.log_size()
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_log(expect, mark)
+
+    assert_error(note("newcomer"), 403, "FORBIDDEN", "actor",
+                 message="has no role")
+    daemon.settings["roles/agent"] = "li.na,zhang.min,newcomer"
+    daemon.write_config()
+    reload(r"configuration reloaded")
+    assert_reply(note("newcomer"), "ACTED")
+
+    #  newcomer as agent and auditor: refused, newcomer stays an agent
+    daemon.settings["roles/auditor"] = READER + ",newcomer"
+    daemon.write_config()
+    reload(r"reload refused")
+    assert '"newcomer" is also in roles/agent' in daemon.log_text(), \
+        daemon.log_text()
+    assert_reply(note("newcomer"), "ACTED")
+
+    #  Taken away again: refused, and recorded no more (no role)
+    daemon.settings["roles/auditor"] = READER
+    daemon.settings["roles/agent"] = "li.na,zhang.min"
+    daemon.write_config()
+    reload(r"configuration reloaded")
+    assert_error(note("newcomer"), 403, "FORBIDDEN", "actor",
+                 message="has no role")
+    reply = daemon.call(request("GET", next_request_id(),
+                                {"number": number}), "api")
+    assert assert_reply(reply, "COMPLAINT")["history"] == 3  # submit, 2 notes
+    daemon.stop()
+
+
+def test_long_filter_values_are_compared_on_their_first_200_bytes():
+    """LIST and COUNT take filter values of any length up to the request
+    limit; the index compares the first 200 bytes (PROTOCOL.md, LIST)."""
+    daemon = Daemon()
+    number = daemon.submit_ok(submit_fields("long-filter"))["number"]
+    department = "科" * 66 + "xy"          # 200 bytes in UTF-8
+    reply = daemon.call(request("ACT", next_request_id(), {
+        "actor": "li.na", "number": number, "action": "assign",
+        "department": department}), "api")
+    assert_reply(reply, "ACTED")
+    for value, found in ((department, 1), (department + "z" * 300, 1),
+                         (department[:-1], 0), ("d" * 60000, 0)):
+        for field in ("department", "handler", "category"):
+            fields = {field: value}
+            listed = assert_reply(daemon.call(request(
+                "LIST", next_request_id(), fields), "api"), "COMPLAINTS")
+            counted = assert_reply(daemon.call(request(
+                "COUNT", next_request_id(), fields), "api"), "COUNTED")
+            expect = found if field == "department" else 0
+            assert len(listed["items"]) == expect, (field, len(value))
+            assert counted["count"] == expect, (field, len(value))
+    assert daemon.health()["complaints"] == 1
     daemon.stop()
