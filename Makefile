@@ -22,10 +22,15 @@ BUILD      ?= build
 
 # Debian 12 packages the build needs, and those the tests need on top
 DEB_BUILD  = gcc make pkg-config libczmq-dev libzmq3-dev liblmdb-dev \
-             libmsgpack-dev libjansson-dev libsystemd-dev
+             libmsgpack-dev libjansson-dev libsystemd-dev \
+             libyaml-dev libpcre2-dev libicu-dev
 DEB_TEST   = clang clang-format python3 python3-zmq python3-msgpack systemd valgrind
 
-PKGS       = libczmq libzmq lmdb msgpack jansson
+# libcomplaint (the codec and the client, LIB_OBJ) links only LIB_PKGS, as
+# client/libcomplaint.pc.in says; the daemon, its self tests and the bench
+# link every package of PKGS
+LIB_PKGS   = libczmq libzmq msgpack jansson
+PKGS       = $(LIB_PKGS) lmdb yaml-0.1 libpcre2-8 icu-i18n
 
 # libsystemd: auto (use it when pkg-config finds it), yes, or no
 USE_SYSTEMD ?= auto
@@ -47,16 +52,21 @@ ifeq ($(WERROR),1)
 endif
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LIB_LIBS   = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null)
 ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude -Idaemon $(SD_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(WARNINGS) -fPIC $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
 
 LIB_SRC    = proto/cmp_proto.c client/cmp_client.c client/cmp_subscriber.c
-DAEMON_SRC = daemon/cmp_store.c daemon/cmp_config.c daemon/cmp_intake.c \
-             daemon/cmp_case.c \
+DAEMON_SRC = daemon/cmp_store.c daemon/cmp_config.c daemon/cmp_yaml.c \
+             daemon/cmp_calendar.c daemon/cmp_triage.c \
+             daemon/cmp_rulebook.c \
+             daemon/cmp_intake.c daemon/cmp_case.c \
              daemon/cmp_sd.c daemon/cmp_writer.c daemon/cmp_server.c
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/daemon/cmp_shipped.o
+# The rules and calendars built into the daemon, as C strings
+SHIPPED    = daemon/triage.yaml daemon/calendars.yaml
 
 SONAME     = libcomplaint.so.0
 PROGRAMS   = $(BUILD)/complaintd $(BUILD)/complaintctl $(BUILD)/cmp_selftest \
@@ -105,14 +115,14 @@ $(BUILD)/libcomplaint.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/$(SONAME): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(LIB_LIBS)
 	ln -sf $(SONAME) $(BUILD)/libcomplaint.so
 
 $(BUILD)/complaintd: $(BUILD)/daemon/main.o $(DAEMON_OBJ) $(BUILD)/libcomplaint.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BUILD)/complaintctl: $(BUILD)/client/complaintctl.o $(BUILD)/libcomplaint.a
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(LIB_LIBS)
 
 $(BUILD)/cmp_selftest: $(BUILD)/tests/cmp_selftest.o $(DAEMON_OBJ) $(BUILD)/libcomplaint.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
@@ -125,6 +135,20 @@ $(BUILD)/complaint_bench: $(BUILD)/tests/complaint_bench.o $(DAEMON_OBJ) $(BUILD
 $(BUILD)/libcmp_fault.so: tests/cmp_fault.c
 	@mkdir -p $(BUILD)
 	$(CC) -D_GNU_SOURCE $(WARNINGS) -O2 -fPIC -shared $< -o $@ -ldl
+
+$(BUILD)/daemon/cmp_shipped.c: $(SHIPPED) Makefile
+	@mkdir -p $(dir $@)
+	@{ echo "/* Generated from $(SHIPPED) by make: do not edit */"; \
+	  echo "extern const char cmp_shipped_triage[], cmp_shipped_calendars[];"; \
+	  echo "const char cmp_shipped_triage[] = {"; \
+	  od -An -v -tx1 daemon/triage.yaml | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo "0};"; \
+	  echo "const char cmp_shipped_calendars[] = {"; \
+	  od -An -v -tx1 daemon/calendars.yaml | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo "0};"; } > $@
+
+$(BUILD)/daemon/cmp_shipped.o: $(BUILD)/daemon/cmp_shipped.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -185,6 +209,9 @@ bench: all $(BUILD)/complaint_bench
 # ---------------------------------------------------------------------------
 # Install
 
+# The configuration, and copies of the shipped triage rules and calendars to
+# edit, go to $(SYSCONFDIR)/complaintd only where there are none yet; the
+# installed configuration's comments name their installed paths
 install: build
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
@@ -199,8 +226,14 @@ install: build
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' client/libcomplaint.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/libcomplaint.pc
-	test -e $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf || \
-	    install -m 644 complaintd.conf $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf || { \
+	    sed -e 's|/etc/complaintd/|$(SYSCONFDIR)/complaintd/|g' complaintd.conf \
+	        > $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf && \
+	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf; }
+	for file in triage.yaml calendars.yaml; do \
+	    test -e $(DESTDIR)$(SYSCONFDIR)/complaintd/$$file || \
+	        install -m 644 daemon/$$file $(DESTDIR)$(SYSCONFDIR)/complaintd/$$file || exit 1; \
+	done
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    systemd/complaintd.service.in > $(DESTDIR)$(UNITDIR)/complaintd.service
 	install -m 644 systemd/complaintd.socket $(DESTDIR)$(UNITDIR)/complaintd.socket

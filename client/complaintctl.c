@@ -9,7 +9,9 @@
     The case actions (assign, propose, close, ...) are one table, s_actions:
     each command sends one ACT. Which fields an action needs or allows is
     the daemon's to say (it answers 422 naming the field); this tool only
-    checks the syntax of the options.
+    checks the syntax of the options. retriage also has a bulk form: given
+    the filters of list instead of an id, it retriages every complaint
+    they find, page by page.
     =========================================================================
 */
 
@@ -63,6 +65,10 @@ static const struct
   {"merge", "merge", "--into NUMBER [--reason R]"},
   {"refer", "refer", "--route R [--text T]"},
   {"extend", "extend", "--reason R"},
+  {"reclassify", "reclassify",
+   "--reason R [--category C] [--subcategory S] [--severity S] [--impact I] "
+   "[--priority P] [--sla S]"},
+  {"retriage", "retriage", "[--reason R]"},
   {"archive", "archive", "[--reason R]"},
   {NULL, NULL, NULL}};
 
@@ -87,8 +93,11 @@ static const struct
   {"--department", "department", O_TEXT, NULL, NULL, false},
   {"--handler", "handler", O_TEXT, NULL, NULL, false},
   {"--category", "category", O_TEXT, NULL, NULL, false},
+  {"--subcategory", "subcategory", O_TEXT, NULL, NULL, false},
   {"--severity", "severity", O_TEXT, NULL, NULL, false},
+  {"--impact", "impact", O_TEXT, NULL, NULL, false},
   {"--priority", "priority", O_TEXT, NULL, NULL, false},
+  {"--sla", "sla", O_TEXT, NULL, NULL, false},
   {"--reason", "reason", O_TEXT, NULL, NULL, false},
   {"--text", "text", O_TEXT, NULL, NULL, false},
   {"--direction", "direction", O_TEXT, NULL, NULL, false},
@@ -107,6 +116,40 @@ static const struct
   {"--version", "version", O_NUMBER, cmp_proto_set_version, NULL, false},
   {NULL, NULL, O_TEXT, NULL, NULL, false}};
 
+//  Print "  COMMAND ID OPTIONS", the options wrapped at 79 columns, each
+//  continuation under the first option
+static void
+s_usage_action (FILE *file, const char *command, const char *options)
+{
+    int indent = fprintf (file, "  %s ID ", command);
+    int column = indent;
+    const char *at = options;
+    while (*at) {
+        //  The next word: up to a space outside brackets
+        size_t size = 0;
+        int depth = 0;
+        while (at[size] && (at[size] != ' ' || depth > 0)) {
+            if (at[size] == '[')
+                depth++;
+            else if (at[size] == ']')
+                depth--;
+            size++;
+        }
+        if (column > indent && column + 1 + (int) size > 79) {
+            fprintf (file, "\n%*s", indent, "");
+            column = indent;
+        } else if (column > indent) {
+            fputc (' ', file);
+            column++;
+        }
+        column += fprintf (file, "%.*s", (int) size, at);
+        at += size;
+        while (*at == ' ')
+            at++;
+    }
+    fputc ('\n', file);
+}
+
 static void
 s_usage (FILE *file)
 {
@@ -116,8 +159,9 @@ s_usage (FILE *file)
       "commands:\n"
       "  submit --channel C --description TEXT [--ref R] [--name N]\n"
       "         [--phone P] [--email E] [--anonymous] [--relation R]\n"
-      "         [--department D] [--staff S] [--location L] [--demands TEXT]\n"
-      "         [--complained-at TIME] [--attach URI]... [--tag T]...\n"
+      "         [--tier T] [--department D] [--staff S] [--location L]\n"
+      "         [--demands TEXT] [--complained-at TIME] [--attach URI]...\n"
+      "         [--tag T]...\n"
       "  get ID\n"
       "  history ID [--from N] [--limit N]\n"
       "  list [--from TIME] [--to TIME] [--updated-from TIME]\n"
@@ -127,14 +171,20 @@ s_usage (FILE *file)
       "  count [the filters of list]\n"
       "  watch [--from SEQ] [--count N]\n"
       "  health [--intake]\n"
+      "  reload        read the configuration and the triage rules again\n"
+      "                (admin)\n"
       "case actions (each also takes --version N, the version the action\n"
       "is based on; the daemon refuses it with 412 if the complaint moved "
       "on):\n");
     for (int index = 0; s_actions[index].command; index++)
-        fprintf (file, "  %s ID %s\n", s_actions[index].command,
-                 s_actions[index].options);
+        s_usage_action (file, s_actions[index].command,
+                        s_actions[index].options);
     fprintf (
       file,
+      "retriage with the filters of list instead of an id: every complaint\n"
+      "list finds, each at the version listed (so no --version), one line\n"
+      "each, then how many were retriaged and refused (exit 1 if any was):\n"
+      "  retriage --state S [the other filters of list] [--reason R]\n"
       "global options:\n"
       "  --actor NAME  who sends the requests (default $COMPLAINT_ACTOR or\n"
       "                the login name); submit names an actor only when\n"
@@ -334,6 +384,78 @@ s_print_part (const char *label, const char *value)
         printf ("  %-12s %s\n", label, value);
 }
 
+//  A list as one indented line, its items separated by ", "; empty as
+//  empty_text, or not at all if that is NULL
+static void
+s_print_part_list (const char *label, zlist_t *list, const char *empty_text)
+{
+    if (zlist_size (list) == 0) {
+        s_print_part (label, empty_text);
+        return;
+    }
+    printf ("  %-12s ", label);
+    const char *separator = "";
+    for (char *item = (char *) zlist_first (list); item;
+         item = (char *) zlist_next (list)) {
+        printf ("%s", separator);
+        s_print_inline (item);
+        separator = ", ";
+    }
+    printf ("\n");
+}
+
+//  The case fields a triage decides, in the order get shows them
+static const char *s_decided_fields[] = {
+  "category",   "subcategory", "severity", "impact",    "priority",
+  "department", "sla",         "group",    "emergency", NULL};
+
+static void
+s_print_triage (cmp_proto_t *record)
+{
+    bool decided = false;
+    for (int index = 0; s_decided_fields[index]; index++)
+        decided |=
+          cmp_proto_decided_by (record, s_decided_fields[index]) != NULL;
+    zlist_t *matched = cmp_proto_matched (record);
+    zlist_t *tags = cmp_proto_triage_tags (record);
+    zlist_t *repeat_of = cmp_proto_repeat_of (record);
+    if (!cmp_proto_rules (record) && !cmp_proto_has (record, "triaged_at")
+        && !decided && zlist_size (matched) == 0 && zlist_size (tags) == 0
+        && !cmp_proto_has (record, "repeats") && zlist_size (repeat_of) == 0)
+        return;
+    char text[256];
+    printf ("triage:\n");
+    s_print_part ("rules:", cmp_proto_rules (record));
+    if (cmp_proto_has (record, "triaged_at")) {
+        s_format_time (cmp_proto_triaged_at (record), text, sizeof (text));
+        s_print_part ("triaged:", text);
+    }
+    s_print_part_list ("matched:", matched,
+                       cmp_proto_rules (record) ? "(no rule)" : NULL);
+    //  One line per field: field <- the rule that decided it
+    for (int index = 0; s_decided_fields[index]; index++) {
+        const char *rule =
+          cmp_proto_decided_by (record, s_decided_fields[index]);
+        if (rule) {
+            printf ("  %-12s %s <- ", "decided by:", s_decided_fields[index]);
+            s_print_inline (rule);
+            printf ("\n");
+        }
+    }
+    s_print_part_list ("tags:", tags, NULL);
+    if (cmp_proto_has (record, "repeats") || zlist_size (repeat_of)) {
+        printf ("  %-12s %" PRIu64, "repeats:", cmp_proto_repeats (record));
+        const char *separator = " (";
+        for (char *item = (char *) zlist_first (repeat_of); item;
+             item = (char *) zlist_next (repeat_of)) {
+            printf ("%s", separator);
+            s_print_inline (item);
+            separator = ", ";
+        }
+        printf ("%s\n", zlist_size (repeat_of) ? ")" : "");
+    }
+}
+
 static void
 s_print_complaint (cmp_proto_t *record)
 {
@@ -368,6 +490,7 @@ s_print_complaint (cmp_proto_t *record)
     s_print_line ("phone:", cmp_proto_phone (record));
     s_print_line ("email:", cmp_proto_email (record));
     s_print_line ("relation:", cmp_proto_relation (record));
+    s_print_line ("tier:", cmp_proto_tier (record));
     s_print_line ("department:", cmp_proto_department (record));
     s_print_line ("staff:", cmp_proto_staff (record));
     s_print_line ("location:", cmp_proto_location (record));
@@ -385,15 +508,24 @@ s_print_complaint (cmp_proto_t *record)
     //  The case: who handles it and how it ended
     if (cmp_proto_case_department (record) || cmp_proto_handler (record)
         || cmp_proto_category (record) || cmp_proto_severity (record)
-        || cmp_proto_priority (record) || cmp_proto_extended (record)
-        || cmp_proto_has (record, "merged_into") || cmp_proto_route (record)
-        || cmp_proto_resolution (record) || cmp_proto_reason (record)) {
+        || cmp_proto_priority (record) || cmp_proto_subcategory (record)
+        || cmp_proto_impact (record) || cmp_proto_sla (record)
+        || cmp_proto_group (record) || cmp_proto_emergency (record)
+        || cmp_proto_extended (record) || cmp_proto_has (record, "merged_into")
+        || cmp_proto_route (record) || cmp_proto_resolution (record)
+        || cmp_proto_reason (record)) {
         printf ("case:\n");
         s_print_part ("department:", cmp_proto_case_department (record));
         s_print_part ("handler:", cmp_proto_handler (record));
         s_print_part ("category:", cmp_proto_category (record));
+        s_print_part ("subcategory:", cmp_proto_subcategory (record));
         s_print_part ("severity:", cmp_proto_severity (record));
+        s_print_part ("impact:", cmp_proto_impact (record));
         s_print_part ("priority:", cmp_proto_priority (record));
+        s_print_part ("sla:", cmp_proto_sla (record));
+        s_print_part ("group:", cmp_proto_group (record));
+        if (cmp_proto_emergency (record))
+            s_print_part ("emergency:", "yes (emergency plan)");
         if (cmp_proto_extended (record))
             s_print_part ("extended:", "yes (once)");
         if (cmp_proto_has (record, "merged_into")) {
@@ -405,6 +537,9 @@ s_print_complaint (cmp_proto_t *record)
         s_print_part ("resolution:", cmp_proto_resolution (record));
         s_print_part ("reason:", cmp_proto_reason (record));
     }
+    //  The triage: by which rules and when, which rules matched, which
+    //  rule decided each field, and the complainant's earlier complaints
+    s_print_triage (record);
     //  The proposal, and who proposed and approved it
     if (cmp_proto_proposal (record) || cmp_proto_has (record, "proposed_at")) {
         printf ("%-14s %s\n",
@@ -497,6 +632,8 @@ s_submit (s_options_t *options, int argc, char *argv[])
             cmp_proto_set_email (request, value);
         else if ((value = s_take (argc, argv, &index, "--relation")))
             cmp_proto_set_relation (request, value);
+        else if ((value = s_take (argc, argv, &index, "--tier")))
+            cmp_proto_set_tier (request, value);
         else if ((value = s_take (argc, argv, &index, "--department")))
             cmp_proto_set_department (request, value);
         else if ((value = s_take (argc, argv, &index, "--staff")))
@@ -584,11 +721,15 @@ s_get (s_options_t *options, int argc, char *argv[])
 //  Build a LIST or COUNT from the command line; NULL after a usage error.
 //  Sets *all when LIST is to fetch every page.
 static cmp_proto_t *
-s_query (s_options_t *options, int id, int argc, char *argv[], bool *all)
+s_query (s_options_t *options,
+         int id,
+         const char *name,
+         int argc,
+         char *argv[],
+         bool *all)
 {
     cmp_proto_t *request = cmp_proto_new (id);
     cmp_proto_set_actor (request, options->actor);
-    const char *name = id == CMP_PROTO_LIST ? "list" : "count";
     for (int index = 0; index < argc; index++) {
         const char *value;
         int64_t time;
@@ -644,7 +785,8 @@ static int
 s_count (s_options_t *options, int argc, char *argv[])
 {
     bool all = false;
-    cmp_proto_t *request = s_query (options, CMP_PROTO_COUNT, argc, argv, &all);
+    cmp_proto_t *request =
+      s_query (options, CMP_PROTO_COUNT, "count", argc, argv, &all);
     if (!request)
         return EXIT_USAGE;
     cmp_proto_t *reply = s_call (options, options->api, &request);
@@ -665,7 +807,8 @@ static int
 s_list (s_options_t *options, int argc, char *argv[])
 {
     bool all = false;
-    cmp_proto_t *request = s_query (options, CMP_PROTO_LIST, argc, argv, &all);
+    cmp_proto_t *request =
+      s_query (options, CMP_PROTO_LIST, "list", argc, argv, &all);
     if (!request)
         return EXIT_USAGE;
     cmp_client_t *client = cmp_client_new (options->api);
@@ -710,7 +853,8 @@ s_list (s_options_t *options, int argc, char *argv[])
             }
         //  The next page: the same query after the cursor
         if (cmp_proto_next (reply) && all) {
-            request = s_query (options, CMP_PROTO_LIST, argc, argv, &all);
+            request =
+              s_query (options, CMP_PROTO_LIST, "list", argc, argv, &all);
             cmp_proto_set_after (request, cmp_proto_next (reply));
         } else if (cmp_proto_next (reply) && !options->json)
             printf ("more: --after %s\n", cmp_proto_next (reply));
@@ -718,6 +862,19 @@ s_list (s_options_t *options, int argc, char *argv[])
     }
     cmp_client_destroy (&client);
     return status;
+}
+
+//  An ACTED: number: previous -> state (version N)
+static void
+s_print_acted (s_options_t *options, cmp_proto_t *reply)
+{
+    if (options->json)
+        s_print_json (reply);
+    else
+        printf ("%s: %s -> %s (version %" PRIu64 ")\n",
+                s_or_dash (cmp_proto_number (reply)),
+                s_or_dash (cmp_proto_previous (reply)),
+                s_or_dash (cmp_proto_state (reply)), cmp_proto_version (reply));
 }
 
 //  One of the case actions: send an ACT, print the ACTED
@@ -805,13 +962,247 @@ s_act (s_options_t *options,
         return EXIT_NO_ANSWER;
     if (cmp_proto_id (reply) != CMP_PROTO_ACTED)
         status = s_refused (reply);
+    else
+        s_print_acted (options, reply);
+    cmp_proto_destroy (&reply);
+    return status;
+}
+
+//  Whether the arguments of an action command name a complaint: a word
+//  that is not the value of an option
+static bool
+s_names_target (int argc, char *argv[])
+{
+    for (int index = 0; index < argc; index++) {
+        const char *arg = argv[index];
+        if (arg[0] != '-')
+            return true;
+        //  Every option but these flags takes a value
+        if (!streq (arg, "--all") && !streq (arg, "--accept")
+            && !streq (arg, "--reject"))
+            index++;
+    }
+    return false;
+}
+
+//  The refusals of a bulk retriage, counted by status
+typedef struct
+{
+    uint64_t status; //  CMP_STATUS_ code
+    char code[32];   //  Its symbolic name, as the daemon sent it
+    size_t count;    //  How many
+} s_refusal_t;
+
+#define REFUSAL_KINDS 16
+
+//  retriage with the filters of list instead of an id: list page by page
+//  and send one retriage per complaint found, based on the version listed
+static int
+s_retriage_all (s_options_t *options, int argc, char *argv[])
+{
+    //  --reason goes with each ACT, the rest makes the LIST
+    const char *reason = NULL;
+    char **filters = (char **) zmalloc (sizeof (char *) * (size_t) (argc + 1));
+    int filter_count = 0;
+    bool filtered = false;
+    for (int index = 0; index < argc; index++) {
+        const char *value;
+        const char *option = argv[index];
+        if ((value = s_take (argc, argv, &index, "--reason"))) {
+            reason = value;
+            continue;
+        }
+        if (streq (option, "--version")) {
+            fprintf (stderr,
+                     "complaintctl: retriage: --version goes with one id or "
+                     "number; with filters each complaint is retriaged at "
+                     "the version listed\n");
+            free (filters);
+            return EXIT_USAGE;
+        }
+        if (!streq (option, "--limit") && !streq (option, "--after")
+            && !streq (option, "--all"))
+            filtered = true;
+        filters[filter_count++] = argv[index];
+        if (!streq (option, "--all") && index + 1 < argc)
+            filters[filter_count++] = argv[++index];
+    }
+    if (!filtered) {
+        fprintf (stderr, "complaintctl: retriage needs an id or number, or the "
+                         "filters of list (--state S ...)\n");
+        free (filters);
+        return EXIT_USAGE;
+    }
+    bool all = false;
+    cmp_proto_t *request = s_query (options, CMP_PROTO_LIST, "retriage",
+                                    filter_count, filters, &all);
+    if (!request) {
+        free (filters);
+        return EXIT_USAGE;
+    }
+    cmp_client_t *client = cmp_client_new (options->api);
+    if (!client) {
+        fprintf (stderr, "complaintctl: invalid endpoint %s\n", options->api);
+        cmp_proto_destroy (&request);
+        free (filters);
+        return EXIT_USAGE;
+    }
+    cmp_client_set_timeout (client, options->timeout);
+    //  Complaints done: a retriage changes updated_at, and a list by
+    //  update time would find them again
+    zhashx_t *seen = zhashx_new ();
+    s_refusal_t refusals[REFUSAL_KINDS];
+    size_t kinds = 0, retriaged = 0, refused = 0;
+    int status = EXIT_SUCCESS;
+    bool stop = false;
+    bool listed = false; //  A page came: the summary is worth printing
+    while (request && !stop) {
+        cmp_proto_t *reply = cmp_client_call (client, &request);
+        if (!reply) {
+            fprintf (stderr, "complaintctl: no answer from %s within %d ms\n",
+                     options->api, options->timeout);
+            status = EXIT_NO_ANSWER;
+            break;
+        }
+        if (cmp_proto_id (reply) != CMP_PROTO_COMPLAINTS) {
+            status = s_refused (reply);
+            cmp_proto_destroy (&reply);
+            break;
+        }
+        listed = true;
+        zlistx_t *items = cmp_proto_items (reply);
+        for (cmp_proto_t *item = (cmp_proto_t *) zlistx_first (items);
+             item && !stop; item = (cmp_proto_t *) zlistx_next (items)) {
+            char key[32];
+            snprintf (key, sizeof (key), "%" PRIu64,
+                      cmp_proto_complaint_id (item));
+            if (zhashx_lookup (seen, key))
+                continue;
+            zhashx_insert (seen, key, (void *) 1);
+            cmp_proto_t *act = cmp_proto_new (CMP_PROTO_ACT);
+            cmp_proto_set_actor (act, options->actor);
+            cmp_proto_set_action (act, "retriage");
+            cmp_proto_set_complaint_id (act, cmp_proto_complaint_id (item));
+            cmp_proto_set_version (act, cmp_proto_version (item));
+            if (reason)
+                cmp_proto_set_reason (act, reason);
+            cmp_proto_t *acted = cmp_client_call (client, &act);
+            if (!acted) {
+                fprintf (stderr,
+                         "complaintctl: no answer from %s within %d ms\n",
+                         options->api, options->timeout);
+                status = EXIT_NO_ANSWER;
+                stop = true;
+                break;
+            }
+            if (cmp_proto_id (acted) == CMP_PROTO_ACTED) {
+                retriaged++;
+                s_print_acted (options, acted);
+                cmp_proto_destroy (&acted);
+                continue;
+            }
+            refused++;
+            uint64_t code = cmp_proto_status (acted);
+            if (options->json) {
+                //  The ERROR, with the complaint it is about
+                char *text = cmp_proto_json (acted);
+                json_t *object = text ? json_loads (text, 0, NULL) : NULL;
+                if (!object)
+                    object = json_object ();
+                json_object_set_new (
+                  object, "id",
+                  json_integer ((json_int_t) cmp_proto_complaint_id (item)));
+                json_object_set_new (
+                  object, "number",
+                  json_string (s_or_dash (cmp_proto_number (item))));
+                char *line = json_dumps (object, JSON_COMPACT);
+                printf ("%s\n", line ? line : "{}");
+                free (line);
+                json_decref (object);
+                zstr_free (&text);
+            } else {
+                printf ("%s: refused: %" PRIu64 " %s: ",
+                        s_or_dash (cmp_proto_number (item)), code,
+                        s_or_dash (cmp_proto_code (acted)));
+                s_print_inline (cmp_proto_message (acted));
+                printf ("\n");
+            }
+            size_t kind = 0;
+            while (kind < kinds && refusals[kind].status != code)
+                kind++;
+            if (kind == kinds && kinds < REFUSAL_KINDS) {
+                refusals[kind].status = code;
+                snprintf (refusals[kind].code, sizeof (refusals[kind].code),
+                          "%s", s_or_dash (cmp_proto_code (acted)));
+                refusals[kind].count = 0;
+                kinds++;
+            }
+            if (kind < kinds)
+                refusals[kind].count++;
+            //  A refusal about this complaint (gone, moved on, in another
+            //  state) leaves the others to try; any other would refuse
+            //  them all the same (and each 403 is written into a history)
+            if (code != CMP_STATUS_NOT_FOUND && code != CMP_STATUS_CONFLICT
+                && code != CMP_STATUS_STALE) {
+                fprintf (stderr,
+                         "complaintctl: retriage: stopped: %" PRIu64
+                         " %s would refuse the others too\n",
+                         code, s_or_dash (cmp_proto_code (acted)));
+                stop = true;
+            }
+            cmp_proto_destroy (&acted);
+        }
+        //  The next page: the same query after the cursor
+        if (!stop && cmp_proto_next (reply)) {
+            request = s_query (options, CMP_PROTO_LIST, "retriage",
+                               filter_count, filters, &all);
+            cmp_proto_set_after (request, cmp_proto_next (reply));
+        }
+        cmp_proto_destroy (&reply);
+    }
+    cmp_proto_destroy (&request);
+    cmp_client_destroy (&client);
+    zhashx_destroy (&seen);
+    free (filters);
+    //  The summary: how many were retriaged, how many refused and why
+    if (listed && options->json)
+        printf ("{\"retriaged\":%zu,\"refused\":%zu}\n", retriaged, refused);
+    else if (listed) {
+        printf ("retriaged %zu, refused %zu", retriaged, refused);
+        for (size_t kind = 0; kind < kinds; kind++)
+            printf ("%s%" PRIu64 " %s: %zu", kind ? ", " : " (",
+                    refusals[kind].status, refusals[kind].code,
+                    refusals[kind].count);
+        printf ("%s\n", kinds ? ")" : "");
+    }
+    if (status == EXIT_SUCCESS && refused)
+        status = EXIT_REFUSED;
+    return status;
+}
+
+//  RELOAD: the daemon reads its configuration and triage rules again
+static int
+s_reload (s_options_t *options, int argc, char *argv[])
+{
+    if (argc) {
+        fprintf (stderr, "complaintctl: reload: unknown option %s\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_RELOAD);
+    cmp_proto_set_actor (request, options->actor);
+    cmp_proto_t *reply = s_call (options, options->api, &request);
+    if (!reply)
+        return EXIT_NO_ANSWER;
+    int status = EXIT_SUCCESS;
+    if (cmp_proto_id (reply) != CMP_PROTO_RELOADED)
+        status = s_refused (reply);
     else if (options->json)
         s_print_json (reply);
     else
-        printf ("%s: %s -> %s (version %" PRIu64 ")\n",
-                s_or_dash (cmp_proto_number (reply)),
-                s_or_dash (cmp_proto_previous (reply)),
-                s_or_dash (cmp_proto_state (reply)), cmp_proto_version (reply));
+        printf ("rules reloaded: %s (%s)\n",
+                cmp_proto_rules (reply) ? cmp_proto_rules (reply)
+                                        : "none, triage is off",
+                s_or_dash (cmp_proto_message (reply)));
     cmp_proto_destroy (&reply);
     return status;
 }
@@ -1115,6 +1506,11 @@ main (int argc, char *argv[])
         return s_health (&options, rest, args);
     if (streq (command, "history"))
         return s_history (&options, rest, args);
+    if (streq (command, "reload"))
+        return s_reload (&options, rest, args);
+    //  retriage without an id: every complaint the filters of list find
+    if (streq (command, "retriage") && !s_names_target (rest, args))
+        return s_retriage_all (&options, rest, args);
     //  The case actions, by command name or by their name on the wire
     for (int action = 0; s_actions[action].command; action++)
         if (streq (command, s_actions[action].command)

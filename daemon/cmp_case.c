@@ -76,9 +76,10 @@ static const char *s_role_names[R_COUNT] = {"adapter", "agent", "supervisor",
 #define SUBMITTERS (R (R_ADAPTER) | R (R_AGENT) | R (R_SUPERVISOR))
 
 //  Where an action leads, besides a state
-#define TO_SAME -1   //  The state does not change
-#define TO_ANSWER -2 //  accepted or rejected, after the answer
-#define TO_REOPEN -3 //  assigned, or registered when no department is set
+#define TO_SAME -1       //  The state does not change
+#define TO_ANSWER -2     //  accepted or rejected, after the answer
+#define TO_REOPEN -3     //  assigned, or registered when no department is set
+#define TO_CLASSIFIED -4 //  triaged from registered once classified; else same
 
 typedef enum
 {
@@ -104,6 +105,8 @@ typedef enum
     A_MERGE,
     A_REFER,
     A_EXTEND,
+    A_RECLASSIFY,
+    A_RETRIAGE,
     A_ARCHIVE,
     A_PURGE,
     A_COUNT
@@ -177,6 +180,12 @@ static const s_action_t s_actions[A_COUNT] = {
    "handed to an outside route: mediation, regulator, appraisal, court"},
   {A_EXTEND, "extend", B (ST_INVESTIGATING) | B (ST_WAITING), TO_SAME,
    R (R_SUPERVISOR), "reason", "", "extend the investigation, once"},
+  {A_RECLASSIFY, "reclassify", OPEN, TO_CLASSIFIED, R (R_SUPERVISOR), "reason",
+   "category subcategory severity impact priority sla",
+   "correct the triage by hand; what is given replaces what the rules set"},
+  {A_RETRIAGE, "retriage", B (ST_REGISTERED) | B (ST_TRIAGED), TO_CLASSIFIED,
+   R (R_SUPERVISOR), "", "reason",
+   "triage again by the rules now loaded (after a rules change)"},
   {A_ARCHIVE, "archive", B (ST_CLOSED) | B (ST_WITHDRAWN) | B (ST_MERGED),
    ST_ARCHIVED, R (R_ADMIN) | R (R_SYSTEM), "", "reason",
    "move to the archive (归档); stays readable"},
@@ -207,6 +216,9 @@ static const struct
                 {"handler", V_TEXT, NULL},
                 {"category", V_TEXT, NULL},
                 {"severity", V_ENUM, "critical major ordinary minor"},
+                {"subcategory", V_TEXT, NULL},
+                {"impact", V_ENUM, "one several public"},
+                {"sla", V_TEXT, NULL},
                 {"priority", V_ENUM, PRIORITIES},
                 {"reason", V_NOTE, NULL},
                 {"text", V_NOTE, NULL},
@@ -431,6 +443,8 @@ cmp_case_may (cmp_case_t *self,
         return s_may (self, actor, READERS, "reading", fault);
     if (streq (action, "submit"))
         return s_may (self, actor, SUBMITTERS, "submit", fault);
+    if (streq (action, "reload"))
+        return s_may (self, actor, R (R_ADMIN), "reload", fault);
     const s_action_t *row = s_action (action);
     assert (row);
     return s_may (self, actor, row->roles, row->name, fault);
@@ -711,6 +725,35 @@ s_event_put (cmp_store_t *store,
     return cmp_store_event_put (store, seq, event->event);
 }
 
+//  Store the complaint.emergency event of a complaint that became one
+static int
+s_emergency_put (cmp_store_t *store,
+                 cmp_proto_t *record,
+                 int64_t now,
+                 cmp_case_event_t *event)
+{
+    cmp_proto_t *message = cmp_proto_new (CMP_PROTO_EVENT);
+    uint64_t seq = cmp_store_next_seq (store);
+    cmp_proto_set_seq (message, seq);
+    event->topic = CMP_TOPIC_EMERGENCY;
+    cmp_proto_set_topic (message, event->topic);
+    cmp_proto_set_at (message, now);
+    cmp_proto_set_complaint_id (message, cmp_proto_complaint_id (record));
+    cmp_proto_set_number (message, cmp_proto_number (record));
+    cmp_proto_set_channel (message, cmp_proto_channel (record));
+    cmp_proto_set_state (message, cmp_proto_state (record));
+    cmp_proto_set_department (message, cmp_proto_department (record));
+    cmp_proto_set_case_department (message, cmp_proto_case_department (record));
+    cmp_proto_set_category (message, cmp_proto_category (record));
+    cmp_proto_set_severity (message, cmp_proto_severity (record));
+    cmp_proto_set_priority (message, cmp_proto_priority (record));
+    cmp_proto_set_emergency (message, true);
+    cmp_proto_set_reason (message, cmp_proto_decided_by (record, "emergency"));
+    event->event = cmp_proto_encode_map (message);
+    cmp_proto_destroy (&message);
+    return cmp_store_event_put (store, seq, event->event);
+}
+
 static cmp_proto_t *
 s_error (cmp_proto_t *act, cmp_proto_fault_t *fault)
 {
@@ -736,6 +779,7 @@ s_allowed (int state, char *text, size_t size)
 static int
 s_guard (cmp_case_t *self,
          cmp_store_t *store,
+         cmp_triage_t *triage,
          const s_action_t *action,
          cmp_proto_t *act,
          const char *role,
@@ -790,6 +834,26 @@ s_guard (cmp_case_t *self,
                   "approval before tell",
                   number, cmp_proto_kind (record));
             break;
+        case A_RETRIAGE:
+            if (!triage)
+                return cmp_proto_fault (
+                  fault, CMP_STATUS_CONFLICT, "action",
+                  "action: triage is off (triage/enabled); complaint %s "
+                  "cannot be triaged again",
+                  number);
+            break;
+        case A_RECLASSIFY:
+            if (!s_act_string (act, "category")
+                && !s_act_string (act, "subcategory")
+                && !s_act_string (act, "severity")
+                && !s_act_string (act, "impact")
+                && !s_act_string (act, "priority")
+                && !s_act_string (act, "sla"))
+                return cmp_proto_fault (
+                  fault, CMP_STATUS_INVALID, "category",
+                  "category: reclassify needs at least one of category, "
+                  "subcategory, severity, impact, priority, sla");
+            break;
         case A_EXTEND:
             if (cmp_proto_extended (record))
                 return cmp_proto_fault (
@@ -836,6 +900,66 @@ s_guard (cmp_case_t *self,
     return 0;
 }
 
+//  The case fields a triage decides, by their place in the record
+static const struct
+{
+    const char *path;                          //  Name in history changes
+    const char *key;                           //  Name in triage.decided_by
+    const char *(*get) (cmp_proto_t *);        //  Getter
+    void (*set) (cmp_proto_t *, const char *); //  Setter
+} s_triaged[] = {
+  {"case.category", "category", cmp_proto_category, cmp_proto_set_category},
+  {"case.subcategory", "subcategory", cmp_proto_subcategory,
+   cmp_proto_set_subcategory},
+  {"case.severity", "severity", cmp_proto_severity, cmp_proto_set_severity},
+  {"case.impact", "impact", cmp_proto_impact, cmp_proto_set_impact},
+  {"case.priority", "priority", cmp_proto_priority, cmp_proto_set_priority},
+  {"case.department", "department", cmp_proto_case_department,
+   cmp_proto_set_case_department},
+  {"case.sla", "sla", cmp_proto_sla, cmp_proto_set_sla},
+  {"case.group", "group", cmp_proto_group, cmp_proto_set_group},
+  {NULL, NULL, NULL, NULL}};
+
+#define TRIAGED_FIELDS 8
+
+//  What a triage may change, copied before it runs
+typedef struct
+{
+    char *values[TRIAGED_FIELDS]; //  Case fields, NULL if absent
+    bool emergency;               //  Emergency flag
+    char *rules;                  //  Rules version
+} s_triage_before_t;
+
+static void
+s_triage_before (cmp_proto_t *record, s_triage_before_t *before)
+{
+    for (int index = 0; s_triaged[index].path; index++) {
+        const char *value = s_triaged[index].get (record);
+        before->values[index] = value ? strdup (value) : NULL;
+    }
+    before->emergency = cmp_proto_emergency (record);
+    before->rules =
+      cmp_proto_rules (record) ? strdup (cmp_proto_rules (record)) : NULL;
+}
+
+//  Record in entry what a triage changed, and free the copy
+static void
+s_triage_changes (cmp_proto_t *record,
+                  cmp_proto_t *entry,
+                  s_triage_before_t *before)
+{
+    for (int index = 0; s_triaged[index].path; index++) {
+        s_change (entry, s_triaged[index].path, before->values[index],
+                  s_triaged[index].get (record));
+        zstr_free (&before->values[index]);
+    }
+    if (before->emergency != cmp_proto_emergency (record))
+        s_change (entry, "case.emergency", before->emergency ? "true" : NULL,
+                  cmp_proto_emergency (record) ? "true" : NULL);
+    s_change (entry, "triage.rules", before->rules, cmp_proto_rules (record));
+    zstr_free (&before->rules);
+}
+
 //  Make the changes of an action to the record, recording them in entry.
 //  Returns the new state.
 static int
@@ -846,11 +970,52 @@ s_change_record (cmp_case_t *self,
                  cmp_proto_t *entry,
                  int state,
                  uint64_t into_id,
+                 cmp_triage_t *triage,
                  int64_t now)
 {
     const char *actor = cmp_proto_actor (act);
-    int to = action->to == TO_SAME ? state : action->to;
+    int to =
+      action->to == TO_SAME || action->to == TO_CLASSIFIED ? state : action->to;
     switch (action->id) {
+        case A_RECLASSIFY: {
+            for (int index = 0; s_triaged[index].path; index++) {
+                const char *value = s_act_string (act, s_triaged[index].key);
+                if (!value || streq (s_triaged[index].key, "department"))
+                    continue;
+                s_set (record, entry, s_triaged[index].path,
+                       s_triaged[index].get, s_triaged[index].set, value);
+                char by[128];
+                snprintf (by, sizeof (by), "reclassified by %.64s", actor);
+                cmp_proto_set_decided_by (record, s_triaged[index].key, by);
+            }
+            //  A new severity or impact gives a new priority, unless one
+            //  was given
+            const char *priority =
+              triage && !s_act_string (act, "priority")
+                  && (s_act_string (act, "severity")
+                      || s_act_string (act, "impact"))
+                ? cmp_triage_priority (triage, cmp_proto_severity (record),
+                                       cmp_proto_impact (record))
+                : NULL;
+            if (priority)
+                s_set (record, entry, "case.priority", cmp_proto_priority,
+                       cmp_proto_set_priority, priority);
+            s_say (entry, "reason", cmp_proto_reason (act));
+            if (state == ST_REGISTERED && s_act_string (act, "category"))
+                to = ST_TRIAGED;
+            break;
+        }
+        case A_RETRIAGE: {
+            s_triage_before_t before;
+            s_triage_before (record, &before);
+            cmp_triage_result_t result;
+            cmp_triage_apply (triage, record, now, &result);
+            s_triage_changes (record, entry, &before);
+            s_say (entry, "reason", s_act_string (act, "reason"));
+            if (result.classified)
+                to = ST_TRIAGED;
+            break;
+        }
         case A_TRIAGE:
             s_set (record, entry, "case.category", cmp_proto_category,
                    cmp_proto_set_category, s_act_string (act, "category"));
@@ -1086,6 +1251,7 @@ s_commit_change (cmp_store_t *store,
 int
 cmp_case_apply (cmp_case_t *self,
                 cmp_store_t *store,
+                cmp_triage_t *triage,
                 cmp_proto_t *act,
                 int64_t now,
                 cmp_proto_t **reply_p,
@@ -1149,7 +1315,8 @@ cmp_case_apply (cmp_case_t *self,
                          "allowed: %s",
                          number, s_state_names[state], action->name, allowed);
     } else if (fault.status == 0)
-        s_guard (self, store, action, act, role, record, &into_id, &fault);
+        s_guard (self, store, triage, action, act, role, record, &into_id,
+                 &fault);
 
     if (fault.status == CMP_STATUS_FORBIDDEN)
         zsys_warning ("refused %s on complaint %s: %s", action->name, number,
@@ -1175,13 +1342,18 @@ cmp_case_apply (cmp_case_t *self,
       s_entry_new (now, actor, role, action->name, s_state_names[state], NULL);
     cmp_store_keys_t old;
     s_keys (record, &old, true);
-    int to =
-      s_change_record (self, action, act, record, entry, state, into_id, now);
+    bool was_emergency = cmp_proto_emergency (record);
+    int to = s_change_record (self, action, act, record, entry, state, into_id,
+                              triage, now);
     cmp_proto_set_state (entry, s_state_names[to]);
     rc = s_commit_change (store, record, &old, entry, ++history,
                           action->id == A_PURGE, now, &events[0]);
     s_keys_free (&old);
     cmp_proto_destroy (&entry);
+
+    //  A retriage that finds an emergency starts the emergency plan
+    if (rc == 0 && cmp_proto_emergency (record) && !was_emergency)
+        rc = s_emergency_put (store, record, now, &events[1]);
 
     //  A follow-up below the bar reopens the case by itself
     if (rc == 0 && action->id == A_FOLLOW_UP
@@ -1214,6 +1386,20 @@ cmp_case_apply (cmp_case_t *self,
     }
     cmp_proto_destroy (&record);
     return rc;
+}
+
+zchunk_t *
+cmp_case_entry_triaged (cmp_proto_t *record, int64_t now)
+{
+    cmp_proto_t *entry = s_entry_new (now, CMP_CASE_SYSTEM, "system", "triage",
+                                      "registered", cmp_proto_state (record));
+    cmp_proto_set_seq (entry, 2);
+    s_triage_before_t before;
+    memset (&before, 0, sizeof (before));
+    s_triage_changes (record, entry, &before);
+    zchunk_t *chunk = cmp_proto_encode_map (entry);
+    cmp_proto_destroy (&entry);
+    return chunk;
 }
 
 zchunk_t *
@@ -1255,14 +1441,15 @@ cmp_case_print_table (FILE *file)
                     snprintf (from + strlen (from),
                               sizeof (from) - strlen (from), "%s%s",
                               *from ? ", " : "", s_state_names[state]);
-        const char *to = action->to == TO_SAME     ? "(same)"
-                         : action->to == TO_ANSWER ? "accepted or rejected"
-                         : action->to == TO_REOPEN
-                           ? "assigned (registered without a department)"
-                         : action->id == A_FOLLOW_UP
-                           ? "followed_up (then reopened below "
-                             "cases/reopen_below)"
-                           : s_state_names[action->to];
+        const char *to =
+          action->to == TO_SAME         ? "(same)"
+          : action->to == TO_ANSWER     ? "accepted or rejected"
+          : action->to == TO_CLASSIFIED ? "triaged if classified, else the same"
+          : action->to == TO_REOPEN
+            ? "assigned (registered without a department)"
+          : action->id == A_FOLLOW_UP ? "followed_up (then reopened below "
+                                        "cases/reopen_below)"
+                                      : s_state_names[action->to];
         char roles[80];
         s_role_list (action->roles, roles, sizeof (roles));
         fprintf (file, "| %s | %s | %s | %s | %s | %s |\n", action->name, from,
@@ -1342,7 +1529,7 @@ s_apply (cmp_case_t *self, cmp_store_t *store, cmp_proto_t *act, int64_t now)
     assert (rc == 0);
     cmp_proto_t *reply = NULL;
     cmp_case_event_t events[CMP_CASE_EVENTS_MAX];
-    rc = cmp_case_apply (self, store, act, now, &reply, events);
+    rc = cmp_case_apply (self, store, NULL, act, now, &reply, events);
     assert (rc == 0 && reply);
     rc = cmp_store_commit (store);
     assert (rc == 0);
@@ -1551,14 +1738,14 @@ cmp_case_test (bool verbose)
     rc = cmp_store_begin (store);
     assert (rc == 0);
     cmp_proto_t *reply;
-    zchunk_t *event;
-    rc = cmp_intake_register (intake, store, submit, 1795000000000, &reply,
-                              &event);
+    cmp_case_event_t created[CMP_CASE_EVENTS_MAX];
+    rc = cmp_intake_register (intake, store, NULL, submit, 1795000000000,
+                              &reply, created);
     assert (rc == 0);
     rc = cmp_store_commit (store);
     assert (rc == 0);
     cmp_proto_destroy (&reply);
-    zchunk_destroy (&event);
+    zchunk_destroy (&created[0].event);
     cmp_proto_destroy (&submit);
 
     //  Not allowed in this state: the error names state and what is

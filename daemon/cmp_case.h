@@ -69,13 +69,15 @@ int cmp_case_check (cmp_case_t *self,
                     cmp_proto_t *act,
                     cmp_proto_fault_t *fault) CMP_MUSTCHECK;
 
-//  Apply a checked ACT at now (ms) in the store's open write transaction.
+//  Apply a checked ACT at now (ms) in the store's open write transaction;
+//  triage is the rules a retriage applies (NULL when triage is off).
 //  Sets *reply_p to ACTED or ERROR, and fills events (up to
 //  CMP_CASE_EVENTS_MAX, the rest zeroed) with what to publish after the
 //  commit. Returns -1 if the store failed; the transaction must then be
 //  aborted.
 int cmp_case_apply (cmp_case_t *self,
                     cmp_store_t *store,
+                    cmp_triage_t *triage,
                     cmp_proto_t *act,
                     int64_t now,
                     cmp_proto_t **reply_p,
@@ -84,6 +86,11 @@ int cmp_case_apply (cmp_case_t *self,
 //  The first history entry of a new complaint, registered by actor (the
 //  channel's adapter when NULL). Caller owns the chunk.
 zchunk_t *cmp_case_entry_registered (cmp_proto_t *submit, int64_t now);
+
+//  The second history entry of a complaint the rules triaged at
+//  registration: the daemon's, with every field the triage set. Caller
+//  owns the chunk.
+zchunk_t *cmp_case_entry_triaged (cmp_proto_t *record, int64_t now);
 
 //  Print the transition table (action, from, to, roles) as Markdown.
 void cmp_case_print_table (FILE *file);

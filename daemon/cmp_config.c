@@ -78,6 +78,17 @@ static const s_key_t s_keys[] = {
    "purge archived complaints after archive/keep; off, nothing is purged"},
   {"archive/keep", T_TIME, "3y", 1, KEY_MAX, true,
    "how long an archived complaint is kept at least"},
+  {"triage/enabled", T_BOOL, "true", 0, 0, true,
+   "triage every new complaint by the rules; off, complaints stay "
+   "unclassified"},
+  {"triage/rules", T_STRING, "", 0, 0, true,
+   "YAML file of triage rules; empty: the rules built in (triage.yaml)"},
+  {"triage/repeat_window", T_TIME, "30d", 0, KEY_MAX, true,
+   "an earlier complaint from the same phone or email within this makes "
+   "a repeat"},
+  {"calendars/file", T_STRING, "", 0, 0, true,
+   "YAML file of business calendars; empty: the one built in "
+   "(calendars.yaml)"},
   {"roles/adapter", T_NAMES, "", 0, 0, true,
    "actors who may only submit (channel adapters)"},
   {"roles/agent", T_NAMES, "", 0, 0, true,
@@ -220,7 +231,7 @@ s_check (const s_key_t *key, const char *value, const char *origin)
                             origin, key->key, value);
                 return -1;
             }
-    } else if (*value == 0) {
+    } else if (*value == 0 && *key->fallback) {
         zsys_error ("%s: %s: must not be empty", origin, key->key);
         return -1;
     }

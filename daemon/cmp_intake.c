@@ -20,6 +20,8 @@ static const char *s_channels[] = {"phone",  "email",  "web", "counter",
 #define TAG_MAX 64
 #define EARLIEST_TIME 946684800000LL //  2000-01-01T00:00:00Z
 #define FUTURE_SLACK 86400000LL      //  complained_at may be 24 h ahead
+#define REPEAT_LINKS 3 //  Earlier complaints a repeat names (newest)
+#define REPEAT_IDS 32  //  Ids of one contact looked at for the union
 
 //  Structure of our class
 
@@ -219,6 +221,7 @@ cmp_intake_check (cmp_intake_t *self,
     DROP_EMPTY (phone);
     DROP_EMPTY (email);
     DROP_EMPTY (relation);
+    DROP_EMPTY (tier);
     DROP_EMPTY (department);
     DROP_EMPTY (staff);
     DROP_EMPTY (location);
@@ -264,6 +267,8 @@ cmp_intake_check (cmp_intake_t *self,
         || s_check_phone (cmp_proto_phone (submit), fault)
         || s_check_email (cmp_proto_email (submit), fault)
         || s_check_text ("complainant.relation", cmp_proto_relation (submit),
+                         self->text_max, "limits/text", false, fault)
+        || s_check_text ("complainant.tier", cmp_proto_tier (submit),
                          self->text_max, "limits/text", false, fault)
         || s_check_text ("subject.department", cmp_proto_department (submit),
                          self->text_max, "limits/text", false, fault)
@@ -344,18 +349,130 @@ s_repeat (cmp_store_t *store,
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  Repeat complaints
+
+bool
+cmp_intake_contact_phone (const char *phone, char *key, size_t size)
+{
+    char digits[64];
+    size_t count = 0;
+    bool international = false;
+    for (const char *scan = phone; *scan && count < sizeof (digits) - 1; scan++)
+        if (isdigit ((unsigned char) *scan))
+            digits[count++] = *scan;
+        else if (*scan == '+' && count == 0)
+            international = true;
+    digits[count] = 0;
+    const char *number = digits;
+    if (number[0] == '0' && number[1] == '0') {
+        number += 2;
+        international = true;
+    }
+    if (international && number[0] == '8' && number[1] == '6')
+        number += 2;
+    if (*number == '0')
+        number++;
+    if (strlen (number) < 5)
+        return false;
+    snprintf (key, size, "tel:%s", number);
+    return true;
+}
+
+bool
+cmp_intake_contact_email (const char *email, char *key, size_t size)
+{
+    if (!email || strlen (email) + 6 > size)
+        return false;
+    size_t used = (size_t) snprintf (key, size, "mail:");
+    for (const char *scan = email; *scan; scan++)
+        key[used++] = (char) tolower ((unsigned char) *scan);
+    key[used] = 0;
+    return true;
+}
+
+//  Find the complainant's earlier complaints within the window, index
+//  this one under its contacts, and note the repeats in the record
+static int
+s_repeats (cmp_store_t *store,
+           cmp_proto_t *record,
+           uint64_t id,
+           int64_t now,
+           int64_t window)
+{
+    char keys[2][CMP_STORE_CONTACT_MAX + 8];
+    int key_count = 0;
+    if (cmp_proto_phone (record)
+        && cmp_intake_contact_phone (cmp_proto_phone (record), keys[key_count],
+                                     sizeof (keys[0])))
+        key_count++;
+    if (cmp_proto_email (record)
+        && cmp_intake_contact_email (cmp_proto_email (record), keys[key_count],
+                                     sizeof (keys[0])))
+        key_count++;
+    uint64_t earlier[2 * REPEAT_IDS];
+    size_t earlier_size = 0, repeats = 0;
+    for (int index = 0; index < key_count && window > 0; index++) {
+        uint64_t ids[REPEAT_IDS];
+        size_t count;
+        if (cmp_store_contact_find (store, keys[index], now - window, ids,
+                                    REPEAT_IDS, &count))
+            return -1;
+        if (count > repeats)
+            repeats = count;
+        size_t kept = count < REPEAT_IDS ? count : REPEAT_IDS;
+        for (size_t one = 0; one < kept; one++) {
+            bool seen = false;
+            for (size_t other = 0; other < earlier_size && !seen; other++)
+                seen = earlier[other] == ids[one];
+            if (!seen)
+                earlier[earlier_size++] = ids[one];
+        }
+    }
+    if (earlier_size > repeats)
+        repeats = earlier_size;
+    for (int index = 0; index < key_count; index++)
+        if (cmp_store_contact_put (store, keys[index], now, id))
+            return -1;
+    if (repeats == 0)
+        return 0;
+    cmp_proto_set_repeats (record, repeats);
+    //  Name the newest few by number (ids ascend with time)
+    for (size_t link = 0; link < REPEAT_LINKS && earlier_size; link++) {
+        size_t newest = 0;
+        for (size_t index = 1; index < earlier_size; index++)
+            if (earlier[index] > earlier[newest])
+                newest = index;
+        zchunk_t *chunk = cmp_store_complaint (store, earlier[newest]);
+        cmp_proto_t *before = chunk ? cmp_proto_decode_map (CMP_PROTO_COMPLAINT,
+                                                            zchunk_data (chunk),
+                                                            zchunk_size (chunk))
+                                    : NULL;
+        if (before && cmp_proto_number (before))
+            zlist_append (cmp_proto_repeat_of (record),
+                          (void *) cmp_proto_number (before));
+        cmp_proto_destroy (&before);
+        zchunk_destroy (&chunk);
+        earlier[newest] = earlier[--earlier_size];
+    }
+    return 0;
+}
+
 int
 cmp_intake_register (cmp_intake_t *self,
                      cmp_store_t *store,
+                     cmp_rulebook_t *rulebook,
                      cmp_proto_t *submit,
                      int64_t now,
                      cmp_proto_t **reply_p,
-                     zchunk_t **event_p)
+                     cmp_case_event_t *events)
 {
     assert (self);
     assert (store);
     *reply_p = NULL;
-    *event_p = NULL;
+    memset (events, 0, CMP_CASE_EVENTS_MAX * sizeof (cmp_case_event_t));
+    events[0].topic = CMP_TOPIC_CREATED;
+    zchunk_t **event_p = &events[0].event;
     const char *channel = cmp_proto_channel (submit);
     const char *ref = cmp_proto_ref (submit);
     uint64_t known;
@@ -378,6 +495,19 @@ cmp_intake_register (cmp_intake_t *self,
     cmp_proto_set_state (record, "registered");
     cmp_proto_set_version (record, 1);
     cmp_proto_set_updated_at (record, now);
+
+    //  Triage (分类、评估), in the same transaction
+    cmp_triage_t *triage = rulebook ? cmp_rulebook_triage (rulebook) : NULL;
+    cmp_triage_result_t verdict;
+    memset (&verdict, 0, sizeof (verdict));
+    if (triage) {
+        if (s_repeats (store, record, id, now,
+                       cmp_rulebook_repeat_window (rulebook)))
+            return -1;
+        cmp_triage_apply (triage, record, now, &verdict);
+        if (verdict.classified)
+            cmp_proto_set_state (record, "triaged");
+    }
     zchunk_t *stored = cmp_proto_encode_map (record);
     cmp_proto_set_id (record, submit_id);
     int rc =
@@ -385,12 +515,20 @@ cmp_intake_register (cmp_intake_t *self,
     zchunk_destroy (&stored);
     if (rc)
         return -1;
-    cmp_store_keys_t keys = {{"registered"}, now, now};
+    cmp_store_keys_t keys = {{cmp_proto_state (record)}, now, now};
+    keys.field[CMP_STORE_DEPARTMENT] = cmp_proto_case_department (record);
+    keys.field[CMP_STORE_CATEGORY] = cmp_proto_category (record);
+    keys.field[CMP_STORE_PRIORITY] = cmp_proto_priority (record);
     if (cmp_store_index (store, id, NULL, &keys))
         return -1;
     zchunk_t *entry = cmp_case_entry_registered (submit, now);
     rc = cmp_store_history_put (store, id, 1, entry);
     zchunk_destroy (&entry);
+    if (rc == 0 && triage) {
+        entry = cmp_case_entry_triaged (record, now);
+        rc = cmp_store_history_put (store, id, 2, entry);
+        zchunk_destroy (&entry);
+    }
     if (rc)
         return -1;
 
@@ -403,14 +541,33 @@ cmp_intake_register (cmp_intake_t *self,
     cmp_proto_set_complaint_id (event, id);
     cmp_proto_set_number (event, number);
     cmp_proto_set_channel (event, channel);
-    cmp_proto_set_state (event, "registered");
+    cmp_proto_set_state (event, cmp_proto_state (record));
     cmp_proto_set_department (event, cmp_proto_department (submit));
+    cmp_proto_set_case_department (event, cmp_proto_case_department (record));
+    cmp_proto_set_category (event, cmp_proto_category (record));
+    cmp_proto_set_severity (event, cmp_proto_severity (record));
+    cmp_proto_set_priority (event, cmp_proto_priority (record));
+    if (verdict.emergency)
+        cmp_proto_set_emergency (event, true);
     *event_p = cmp_proto_encode_map (event);
-    cmp_proto_destroy (&event);
     if (cmp_store_event_put (store, seq, *event_p)) {
-        zchunk_destroy (event_p);
+        cmp_proto_destroy (&event);
         return -1;
     }
+    //  The emergency plan (应急预案) starts with an event of its own
+    if (verdict.emergency) {
+        cmp_proto_set_seq (event, cmp_store_next_seq (store));
+        cmp_proto_set_topic (event, CMP_TOPIC_EMERGENCY);
+        cmp_proto_set_reason (event, verdict.emergency_rules);
+        events[1].topic = CMP_TOPIC_EMERGENCY;
+        events[1].event = cmp_proto_encode_map (event);
+        if (cmp_store_event_put (store, cmp_proto_seq (event),
+                                 events[1].event)) {
+            cmp_proto_destroy (&event);
+            return -1;
+        }
+    }
+    cmp_proto_destroy (&event);
     *reply_p = s_submitted (submit, id, number, now, false);
     return 0;
 }
@@ -592,6 +749,21 @@ cmp_intake_test (bool verbose)
     s_expect_refused (self, s_many_tags, "tags");
     s_expect_refused (self, s_long_tag, "tags[1]");
 
+    //  Contacts for repeat detection: one complainant, several spellings
+    char key[64], other[64];
+    assert (cmp_intake_contact_phone ("+86 138 0013 8000", key, sizeof (key)));
+    assert (streq (key, "tel:13800138000"));
+    assert (cmp_intake_contact_phone ("138-0013-8000", other, sizeof (other)));
+    assert (streq (key, other));
+    assert (cmp_intake_contact_phone ("0086 10 1234 5678", key, sizeof (key)));
+    assert (
+      cmp_intake_contact_phone ("(010) 1234-5678", other, sizeof (other)));
+    assert (streq (key, other) && streq (key, "tel:1012345678"));
+    assert (!cmp_intake_contact_phone ("+86 12", key, sizeof (key)));
+    assert (
+      cmp_intake_contact_email ("Wang.Fang@Example.CN", key, sizeof (key)));
+    assert (streq (key, "mail:wang.fang@example.cn"));
+
     //  Registration: new, duplicate, conflict
     const char *path = "tests/selftest-rw/cmp_intake";
     zsys_dir_create ("tests/selftest-rw");
@@ -600,10 +772,11 @@ cmp_intake_test (bool verbose)
     rc = cmp_store_begin (store);
     assert (rc == 0);
     cmp_proto_t *reply;
-    zchunk_t *event;
+    cmp_case_event_t events[CMP_CASE_EVENTS_MAX];
     submit = s_valid_submit ();
-    rc =
-      cmp_intake_register (self, store, submit, 1795000000000, &reply, &event);
+    rc = cmp_intake_register (self, store, NULL, submit, 1795000000000, &reply,
+                              events);
+    zchunk_t *event = events[0].event;
     assert (rc == 0 && event);
     assert (cmp_proto_id (reply) == CMP_PROTO_SUBMITTED);
     assert (cmp_proto_complaint_id (reply) == 1);
@@ -618,18 +791,18 @@ cmp_intake_test (bool verbose)
     zchunk_destroy (&event);
     cmp_proto_destroy (&reply);
     //  Same ref, same text, in the same transaction: a duplicate
-    rc =
-      cmp_intake_register (self, store, submit, 1795000000100, &reply, &event);
-    assert (rc == 0 && event == NULL);
+    rc = cmp_intake_register (self, store, NULL, submit, 1795000000100, &reply,
+                              events);
+    assert (rc == 0 && events[0].event == NULL);
     assert (cmp_proto_duplicate (reply));
     assert (cmp_proto_complaint_id (reply) == 1);
     assert (cmp_proto_received_at (reply) == 1795000000000);
     cmp_proto_destroy (&reply);
     //  Same ref, other text: a conflict
     cmp_proto_set_description (submit, "something else");
-    rc =
-      cmp_intake_register (self, store, submit, 1795000000200, &reply, &event);
-    assert (rc == 0 && event == NULL);
+    rc = cmp_intake_register (self, store, NULL, submit, 1795000000200, &reply,
+                              events);
+    assert (rc == 0 && events[0].event == NULL);
     assert (cmp_proto_id (reply) == CMP_PROTO_ERROR);
     assert (cmp_proto_status (reply) == CMP_STATUS_CONFLICT);
     assert (streq (cmp_proto_field (reply), "ref"));

@@ -27,21 +27,34 @@ int cmp_intake_check (cmp_intake_t *self,
                       int64_t now,
                       cmp_proto_fault_t *fault) CMP_MUSTCHECK;
 
-//  Register a checked SUBMIT in the store's open write transaction. Sets
-//  *reply_p to SUBMITTED (new or duplicate) or ERROR (conflict), and
-//  *event_p to the stored event to publish after commit, or NULL. Returns
-//  -1 if the store failed; the transaction must then be aborted.
+//  Register a checked SUBMIT in the store's open write transaction:
+//  looks for the complainant's earlier complaints and triages it by the
+//  rulebook's rules (neither when rulebook is NULL or triage is off). Sets
+//  *reply_p to SUBMITTED (new or duplicate) or ERROR (conflict), and fills
+//  events with what to publish after commit: complaint.created, and
+//  complaint.emergency when the rules declare one; none for a duplicate.
+//  Returns -1 if the store failed; the transaction must then be aborted.
 int cmp_intake_register (cmp_intake_t *self,
                          cmp_store_t *store,
+                         cmp_rulebook_t *rulebook,
                          cmp_proto_t *submit,
                          int64_t now,
                          cmp_proto_t **reply_p,
-                         zchunk_t **event_p) CMP_MUSTCHECK;
+                         cmp_case_event_t *events) CMP_MUSTCHECK;
+
+//  A complainant's contact as the repeat index keys it: "tel:" and the
+//  national number (digits only; an international prefix +86 or 0086 and
+//  a leading trunk 0 dropped), or "mail:" and the address in lower case.
+//  Returns false if there is no usable key.
+bool cmp_intake_contact_phone (const char *phone, char *key, size_t size);
+bool cmp_intake_contact_email (const char *email, char *key, size_t size);
 
 //  True if channel is one the protocol knows (phone, email, ...).
 bool cmp_intake_channel_valid (const char *channel);
 
 //  Topic of the event a registration publishes
 #define CMP_TOPIC_CREATED "complaint.created"
+//  Topic of the event a complaint the rules mark as an emergency publishes
+#define CMP_TOPIC_EMERGENCY "complaint.emergency"
 
 #endif

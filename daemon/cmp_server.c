@@ -37,6 +37,8 @@ struct _cmp_server_t
     cmp_intake_t *intake;          //  Intake checks and registration
     cmp_case_t *cases;             //  Case rules and roles
     cmp_case_t *cases_next;        //  After a reload, while a batch is out
+    cmp_rulebook_t *rulebook;      //  Triage rules and calendars
+    cmp_rulebook_t *rulebook_next; //  After a reload, while a batch is out
     zloop_t *loop;                 //  The one event loop
     zsock_t *intake_socket;        //  ROUTER for channel adapters
     zsock_t *api_socket;           //  ROUTER for tools
@@ -70,6 +72,8 @@ cmp_clock_now (void)
 }
 
 static void s_cases_swap (cmp_server_t *self);
+static void
+s_api_reload (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request);
 static int s_handle_sweep (zloop_t *loop, int timer_id, void *argument);
 
 //  Take the reloadable settings from the configuration
@@ -101,6 +105,23 @@ s_configure (cmp_server_t *self)
     cmp_case_destroy (&self->cases_next);
     self->cases_next = cmp_case_new (self->config);
     s_cases_swap (self);
+}
+
+//  Read the rulebook config names, logging each error; NULL if any
+static cmp_rulebook_t *
+s_rulebook_read (cmp_config_t *config, char *first_error, size_t size)
+{
+    zlist_t *errors = zlist_new ();
+    zlist_autofree (errors);
+    cmp_rulebook_t *rulebook = cmp_rulebook_new (config, errors);
+    if (first_error && size)
+        snprintf (first_error, size, "%s",
+                  zlist_size (errors) ? (char *) zlist_first (errors) : "");
+    for (char *error = (char *) zlist_first (errors); error;
+         error = (char *) zlist_next (errors))
+        zsys_error ("%s", error);
+    zlist_destroy (&errors);
+    return rulebook;
 }
 
 //  Bind one socket, logging the endpoint (or the fd systemd passed)
@@ -281,6 +302,11 @@ s_cases_swap (cmp_server_t *self)
         self->cases = self->cases_next;
         self->cases_next = NULL;
     }
+    if (self->rulebook_next && !self->writing) {
+        cmp_rulebook_destroy (&self->rulebook);
+        self->rulebook = self->rulebook_next;
+        self->rulebook_next = NULL;
+    }
 }
 
 //  Hand the gathered batch to the writer, if it is idle and there is one
@@ -292,6 +318,7 @@ s_batch_dispatch (cmp_server_t *self)
     self->writing = self->gathering;
     self->writing->now = cmp_clock_now ();
     self->writing->cases = self->cases;
+    self->writing->rulebook = self->rulebook;
     self->write_started = zclock_mono ();
     self->gathering = self->writing == &self->batches[0] ? &self->batches[1]
                                                          : &self->batches[0];
@@ -851,6 +878,7 @@ s_handle_api (zloop_t *loop, zsock_t *socket, void *argument)
             case CMP_PROTO_HISTORY: s_api_history (self, &msg, request); break;
             case CMP_PROTO_COUNT: s_api_count (self, &msg, request); break;
             case CMP_PROTO_ACT: s_api_act (self, &msg, &request); break;
+            case CMP_PROTO_RELOAD: s_api_reload (self, &msg, request); break;
             case CMP_PROTO_HEALTH:
                 s_reply_status (self, socket, &msg, request);
                 break;
@@ -866,30 +894,75 @@ s_handle_api (zloop_t *loop, zsock_t *socket, void *argument)
 //  --------------------------------------------------------------------------
 //  Signals and cron
 
-static void
-s_reload (cmp_server_t *self)
+//  Reload the configuration and the rulebook, as a whole or not at all.
+//  Returns 0, or -1 with the first problem in error.
+static int
+s_reload (cmp_server_t *self, char *error, size_t size)
 {
     cmp_sd_notify_reloading ();
     const char *filename = cmp_config_filename (self->config);
     zsys_notice ("reloading the configuration%s%s", filename ? " from " : "",
                  filename ? filename : "");
+    snprintf (error, size, "the configuration has errors (see the log)");
     cmp_config_t *fresh = cmp_config_new ();
     int rc = filename ? cmp_config_load (fresh, filename) : 0;
     if (rc == 0) {
         cmp_config_take_over (fresh, self->config);
         rc = cmp_config_validate (fresh);
     }
-    if (rc) {
-        zsys_warning ("reload refused: the configuration has errors; the "
-                      "running configuration stays");
+    cmp_rulebook_t *rulebook =
+      rc == 0 ? s_rulebook_read (fresh, error, size) : NULL;
+    if (rc || !rulebook) {
+        zsys_warning ("reload refused: the configuration or the rules have "
+                      "errors; the running ones stay");
         cmp_config_destroy (&fresh);
+        rc = -1;
     } else {
         cmp_config_destroy (&self->config);
         self->config = fresh;
+        cmp_rulebook_destroy (&self->rulebook_next);
+        self->rulebook_next = rulebook;
+        zsys_notice ("rules: %s", cmp_rulebook_summary (rulebook));
         s_configure (self);
         zsys_notice ("configuration reloaded");
     }
     cmp_sd_notify ("READY=1");
+    return rc;
+}
+
+//  RELOAD: an admin asks for what SIGHUP does
+static void
+s_api_reload (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    cmp_proto_fault_t fault;
+    memset (&fault, 0, sizeof (fault));
+    if (cmp_case_may (self->cases, cmp_proto_actor (request), "reload",
+                      &fault)) {
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), fault.status, fault.field,
+                      fault.text);
+        return;
+    }
+    zsys_notice ("reload asked by %s", cmp_proto_actor (request));
+    char error[512];
+    if (s_reload (self, error, sizeof (error))) {
+        char text[600];
+        snprintf (text, sizeof (text),
+                  "rules: reload refused, the running rules stay: %s", error);
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), CMP_STATUS_INVALID,
+                      "rules", text);
+        return;
+    }
+    cmp_triage_t *triage = cmp_rulebook_triage (
+      self->rulebook_next ? self->rulebook_next : self->rulebook);
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_RELOADED);
+    cmp_proto_set_request_id (reply, cmp_proto_request_id (request));
+    cmp_proto_set_rules (reply, triage ? cmp_triage_version (triage) : NULL);
+    cmp_proto_set_message (reply, cmp_rulebook_summary (self->rulebook_next
+                                                          ? self->rulebook_next
+                                                          : self->rulebook));
+    s_send (self->api_socket, envelope_p, &reply);
 }
 
 static int
@@ -899,9 +972,10 @@ s_handle_signal (zloop_t *loop, zmq_pollitem_t *item, void *argument)
     cmp_server_t *self = (cmp_server_t *) argument;
     struct signalfd_siginfo info;
     while (read (item->fd, &info, sizeof (info)) == sizeof (info)) {
-        if (info.ssi_signo == SIGHUP)
-            s_reload (self);
-        else {
+        if (info.ssi_signo == SIGHUP) {
+            char error[512];
+            s_reload (self, error, sizeof (error));
+        } else {
             zsys_notice ("%s received, stopping",
                          info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             cmp_sd_notify ("STOPPING=1");
@@ -1026,6 +1100,10 @@ cmp_server_new (cmp_config_t **config_p)
       cmp_store_count (self->store), cmp_store_last_seq (self->store),
       cmp_store_map_size (self->store));
     self->intake = cmp_intake_new (self->config);
+    self->rulebook = s_rulebook_read (self->config, NULL, 0);
+    if (!self->rulebook)
+        goto failed;
+    zsys_notice ("rules: %s", cmp_rulebook_summary (self->rulebook));
     for (int index = 0; index < 2; index++) {
         cmp_writer_batch_t *batch = &self->batches[index];
         batch->store = self->store;
@@ -1109,6 +1187,8 @@ cmp_server_destroy (cmp_server_t **self_p)
         cmp_intake_destroy (&self->intake);
         cmp_case_destroy (&self->cases);
         cmp_case_destroy (&self->cases_next);
+        cmp_rulebook_destroy (&self->rulebook);
+        cmp_rulebook_destroy (&self->rulebook_next);
         cmp_store_destroy (&self->store);
         cmp_config_destroy (&self->config);
         free (self);

@@ -28,6 +28,7 @@ struct _cmp_store_t
     MDB_dbi by_field;       //  tag value NUL received_at id -> ""
     MDB_dbi by_updated;     //  updated_at id -> ""
     MDB_dbi times;          //  id -> received_at updated_at
+    MDB_dbi by_contact;     //  contact NUL received_at id -> ""
     MDB_dbi meta;           //  "schema" -> version
     MDB_txn *write;         //  Open write transaction, or NULL
     MDB_txn *read;          //  Reusable read transaction (reset when idle)
@@ -276,6 +277,7 @@ s_open_dbs (cmp_store_t *self)
                {"by_field", &self->by_field},
                {"by_updated", &self->by_updated},
                {"times", &self->times},
+               {"by_contact", &self->by_contact},
                {"meta", &self->meta}};
     for (size_t index = 0; index < sizeof (dbs) / sizeof (dbs[0]); index++) {
         rc = mdb_dbi_open (txn, dbs[index].name, MDB_CREATE, dbs[index].dbi);
@@ -314,7 +316,7 @@ s_open_dbs (cmp_store_t *self)
             s_failed (self, rc, "mdb_put (schema)");
             goto txn_abort;
         }
-        if (s_upgrade_indexes (self, txn))
+        if (was < 3 && s_upgrade_indexes (self, txn))
             goto txn_abort;
         zsys_notice ("cmp_store: store upgraded from schema %" PRIu64 " to %d",
                      was, CMP_STORE_SCHEMA);
@@ -913,6 +915,81 @@ cmp_store_history_purge (cmp_store_t *self, uint64_t id)
     }
     mdb_cursor_close (cursor);
     return rc && rc != MDB_NOTFOUND ? s_failed (self, rc, "mdb_cursor_del") : 0;
+}
+
+//  contact NUL received_at id; returns the size, 0 if contact is too long
+static size_t
+s_contact_key (byte *key, const char *contact, int64_t received_at, uint64_t id)
+{
+    size_t size = strlen (contact);
+    if (size == 0 || size > CMP_STORE_CONTACT_MAX)
+        return 0;
+    memcpy (key, contact, size + 1);
+    s_put_u64 (key + size + 1, (uint64_t) received_at);
+    s_put_u64 (key + size + 9, id);
+    return size + 17;
+}
+
+int
+cmp_store_contact_put (cmp_store_t *self,
+                       const char *contact,
+                       int64_t received_at,
+                       uint64_t id)
+{
+    assert (self);
+    assert (self->write);
+    byte key[CMP_STORE_CONTACT_MAX + 17];
+    size_t size = s_contact_key (key, contact, received_at, id);
+    if (size == 0)
+        return 0;
+    return s_put (self, self->by_contact, key, size, "", 0, 0,
+                  "mdb_put (by_contact)");
+}
+
+int
+cmp_store_contact_find (cmp_store_t *self,
+                        const char *contact,
+                        int64_t since,
+                        uint64_t *ids,
+                        size_t ids_max,
+                        size_t *count)
+{
+    assert (self);
+    *count = 0;
+    byte start[CMP_STORE_CONTACT_MAX + 17];
+    size_t size = s_contact_key (start, contact, since < 0 ? 0 : since, 0);
+    if (size == 0)
+        return 0;
+    size_t prefix = size - 16;
+    MDB_txn *txn;
+    MDB_cursor *cursor = s_read_cursor (self, self->by_contact, &txn);
+    if (!cursor)
+        return -1;
+    MDB_val key = {size, start}, data;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    size_t walked = 0;
+    while (rc == 0 && key.mv_size == size
+           && memcmp (key.mv_data, start, prefix) == 0
+           && walked < CMP_STORE_CONTACT_WALK) {
+        //  Keep the newest ids_max: shift the older ones out
+        uint64_t id = s_get_u64 ((byte *) key.mv_data + prefix + 8);
+        if (ids_max) {
+            size_t kept = *count < ids_max ? *count : ids_max;
+            if (kept == ids_max)
+                memmove (ids + 1, ids, (ids_max - 1) * sizeof (uint64_t));
+            else
+                memmove (ids + 1, ids, kept * sizeof (uint64_t));
+            ids[0] = id;
+        }
+        (*count)++;
+        walked++;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    int result = 0;
+    if (rc && rc != MDB_NOTFOUND)
+        result = s_failed (self, rc, "mdb_cursor_get (by_contact)");
+    s_read_done (self, txn, cursor);
+    return result;
 }
 
 int

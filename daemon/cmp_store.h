@@ -15,6 +15,7 @@
         by_field    tag value NUL received_at id   -> (empty)
         by_updated  updated_at (u64 BE) id         -> (empty)
         times       id                             -> received_at updated_at
+        by_contact  contact NUL received_at id     -> (empty)
         meta        "schema"                       -> schema version
 
     Writes happen between cmp_store_begin and cmp_store_commit, in one LMDB
@@ -36,7 +37,7 @@
 #ifndef CMP_STORE_H_INCLUDED
 #define CMP_STORE_H_INCLUDED
 
-#define CMP_STORE_SCHEMA 3
+#define CMP_STORE_SCHEMA 4
 
 //  Refs arrive in random key order, and inserting each into the refs
 //  index would dirty a page of it per complaint. New refs are appended to
@@ -45,6 +46,11 @@
 //  Memory stays bounded by the first figure, whatever the store holds.
 #define CMP_STORE_MERGE_AT 32768
 #define CMP_STORE_MERGE_CHUNK 256
+
+//  Longest contact key (a normalised phone number or email address), and
+//  most entries of one contact a repeat search counts
+#define CMP_STORE_CONTACT_MAX 256
+#define CMP_STORE_CONTACT_WALK 100
 
 //  Length of a LIST cursor in bytes (a time and the id, big-endian)
 #define CMP_STORE_CURSOR_SIZE 16
@@ -206,6 +212,26 @@ int cmp_store_events (cmp_store_t *self,
                       uint64_t from,
                       size_t limit,
                       zlistx_t *events) CMP_MUSTCHECK;
+
+//  Index complaint id, received at received_at, under contact (a
+//  normalised phone number or email address of its complainant). In the
+//  write transaction. A contact longer than CMP_STORE_CONTACT_MAX is not
+//  indexed.
+int cmp_store_contact_put (cmp_store_t *self,
+                           const char *contact,
+                           int64_t received_at,
+                           uint64_t id) CMP_MUSTCHECK;
+
+//  Count the complaints indexed under contact that were received at or
+//  after since (at most CMP_STORE_CONTACT_WALK), and put the ids of the
+//  newest ids_max of them in ids, newest first. In the writer thread this
+//  sees the open transaction.
+int cmp_store_contact_find (cmp_store_t *self,
+                            const char *contact,
+                            int64_t since,
+                            uint64_t *ids,
+                            size_t ids_max,
+                            size_t *count) CMP_MUSTCHECK;
 
 //  Set *count to the number of history entries of complaint id.
 int cmp_store_history_count (cmp_store_t *self,

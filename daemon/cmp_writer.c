@@ -22,13 +22,13 @@ static int
 s_apply (cmp_writer_batch_t *batch, cmp_writer_item_t *item)
 {
     if (cmp_proto_id (item->request) == CMP_PROTO_ACT)
-        return cmp_case_apply (batch->cases, batch->store, item->request,
-                               batch->now, &item->reply, item->events);
-    memset (item->events, 0, sizeof (item->events));
-    item->events[0].topic = CMP_TOPIC_CREATED;
-    return cmp_intake_register (batch->intake, batch->store, item->request,
-                                batch->now, &item->reply,
-                                &item->events[0].event);
+        return cmp_case_apply (
+          batch->cases, batch->store,
+          batch->rulebook ? cmp_rulebook_triage (batch->rulebook) : NULL,
+          item->request, batch->now, &item->reply, item->events);
+    return cmp_intake_register (batch->intake, batch->store, batch->rulebook,
+                                item->request, batch->now, &item->reply,
+                                item->events);
 }
 
 //  Apply and commit one batch; returns a CMP_WRITER_ result

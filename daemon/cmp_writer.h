@@ -50,6 +50,7 @@ typedef struct
     cmp_store_t *store;       //  Store to write
     cmp_intake_t *intake;     //  Registration rules
     cmp_case_t *cases;        //  Case rules, for ACT
+    cmp_rulebook_t *rulebook; //  Triage rules and calendars
     cmp_writer_item_t *items; //  Requests, in arrival order
     size_t size;              //  Items used
     int64_t now;              //  Registration time, the same on retries

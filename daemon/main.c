@@ -113,6 +113,7 @@ main (int argc, char *argv[])
     if (rc == 0)
         rc = cmp_config_validate (config);
     if (check_only) {
+        rc = rc == 0 ? cmp_rulebook_check (config, stdout) : rc;
         printf ("%s: %s\n", config_file ? config_file : "(defaults)",
                 rc == 0 ? "configuration OK" : "configuration has errors");
         cmp_config_destroy (&config);

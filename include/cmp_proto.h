@@ -49,6 +49,8 @@ extern "C" {
 #define CMP_PROTO_ENTRIES 16
 #define CMP_PROTO_COUNT 17
 #define CMP_PROTO_COUNTED 18
+#define CMP_PROTO_RELOAD 19
+#define CMP_PROTO_RELOADED 20
 
 //  Maps that are not messages: stored history entries, and the items of
 //  a record's contact log and of an entry's changes
@@ -246,6 +248,22 @@ const char *cmp_proto_new_value (cmp_proto_t *self);
 void cmp_proto_set_new_value (cmp_proto_t *self, const char *value);
 const char *cmp_proto_refused (cmp_proto_t *self);
 void cmp_proto_set_refused (cmp_proto_t *self, const char *value);
+//  Case: subcategory, impact (one, several, public), deadline policy and
+//  handler group, as triage set them
+const char *cmp_proto_subcategory (cmp_proto_t *self);
+void cmp_proto_set_subcategory (cmp_proto_t *self, const char *value);
+const char *cmp_proto_impact (cmp_proto_t *self);
+void cmp_proto_set_impact (cmp_proto_t *self, const char *value);
+const char *cmp_proto_sla (cmp_proto_t *self);
+void cmp_proto_set_sla (cmp_proto_t *self, const char *value);
+const char *cmp_proto_group (cmp_proto_t *self);
+void cmp_proto_set_group (cmp_proto_t *self, const char *value);
+//  Complainant: tier (vip, gold...), as the adapter knows it
+const char *cmp_proto_tier (cmp_proto_t *self);
+void cmp_proto_set_tier (cmp_proto_t *self, const char *value);
+//  Triage: version of the rules that triaged the complaint
+const char *cmp_proto_rules (cmp_proto_t *self);
+void cmp_proto_set_rules (cmp_proto_t *self, const char *value);
 
 //  ---------------------------------------------------------------------
 //  Integer and boolean fields. cmp_proto_has (self, "key") tells whether
@@ -336,6 +354,22 @@ void cmp_proto_set_satisfaction (cmp_proto_t *self, uint64_t value);
 int64_t cmp_proto_followed_up_at (cmp_proto_t *self);
 void cmp_proto_set_followed_up_at (cmp_proto_t *self, int64_t value);
 
+//  Triage: an emergency (应急预案); earlier complaints of the same
+//  complainant within the repeat window; when the triage ran
+bool cmp_proto_emergency (cmp_proto_t *self);
+void cmp_proto_set_emergency (cmp_proto_t *self, bool value);
+uint64_t cmp_proto_repeats (cmp_proto_t *self);
+void cmp_proto_set_repeats (cmp_proto_t *self, uint64_t value);
+int64_t cmp_proto_triaged_at (cmp_proto_t *self);
+void cmp_proto_set_triaged_at (cmp_proto_t *self, int64_t value);
+//  Triage: the rule that decided a field (category, subcategory,
+//  severity, impact, priority, department, sla, group, emergency), or
+//  NULL; the field must be one of these
+const char *cmp_proto_decided_by (cmp_proto_t *self, const char *field);
+void cmp_proto_set_decided_by (cmp_proto_t *self,
+                               const char *field,
+                               const char *rule);
+
 //  ---------------------------------------------------------------------
 //  List fields
 
@@ -345,6 +379,11 @@ zlist_t *cmp_proto_attachments (cmp_proto_t *self);
 void cmp_proto_add_attachment (cmp_proto_t *self, const char *uri);
 zlist_t *cmp_proto_tags (cmp_proto_t *self);
 void cmp_proto_add_tag (cmp_proto_t *self, const char *tag);
+//  Triage: the rules that matched, in order; the tags they added; the
+//  numbers of the earlier complaints of the same complainant
+zlist_t *cmp_proto_matched (cmp_proto_t *self);
+zlist_t *cmp_proto_triage_tags (cmp_proto_t *self);
+zlist_t *cmp_proto_repeat_of (cmp_proto_t *self);
 
 //  Nested maps: COMPLAINTS items and EVENTS events (decoded into COMPLAINT
 //  and EVENT messages), ENTRIES entries (ENTRY), an entry's changes
@@ -367,6 +406,10 @@ int cmp_proto_fault (cmp_proto_fault_t *fault,
 //  Offset of the first control character of text (NULL: none), or -1.
 //  Multi-line text may hold tabs and line breaks.
 long cmp_proto_control_at (const char *text, bool multiline);
+
+//  Offset of the first byte of text that is not valid UTF-8 (RFC 3629),
+//  or -1 if all size bytes are
+long cmp_proto_utf8_error (const char *text, size_t size);
 
 //  True if text holds only white space: ASCII, no-break (U+00A0) and the
 //  ideographic space (U+3000) common in Chinese input

@@ -73,6 +73,21 @@ enum
     S_OLD,
     S_NEW,
     S_REFUSED,
+    S_SUBCATEGORY,
+    S_IMPACT,
+    S_SLA,
+    S_GROUP,
+    S_TIER,
+    S_RULES,
+    S_BY_CATEGORY,
+    S_BY_SUBCATEGORY,
+    S_BY_SEVERITY,
+    S_BY_IMPACT,
+    S_BY_PRIORITY,
+    S_BY_DEPARTMENT,
+    S_BY_SLA,
+    S_BY_GROUP,
+    S_BY_EMERGENCY,
     S_COUNT
 };
 
@@ -108,6 +123,9 @@ enum
     N_FOLLOWED_UP_AT,
     N_UPDATED_FROM,
     N_UPDATED_TO,
+    N_EMERGENCY,
+    N_REPEATS,
+    N_TRIAGED_AT,
     N_COUNT
 };
 
@@ -116,6 +134,9 @@ enum
 {
     L_ATTACHMENTS,
     L_TAGS,
+    L_MATCHED,
+    L_TRIAGE_TAGS,
+    L_REPEAT_OF,
     L_COUNT
 };
 
@@ -153,6 +174,7 @@ static const s_field_t s_complainant[] = {
   {"email", K_STR, S_EMAIL, NULL, false},
   {"anonymous", K_BOOL, N_ANONYMOUS, NULL, false},
   {"relation", K_STR, S_RELATION, NULL, false},
+  {"tier", K_STR, S_TIER, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_subject[] = {
@@ -167,11 +189,39 @@ static const s_field_t s_case[] = {
   {"category", K_STR, S_CATEGORY, NULL, false},
   {"severity", K_STR, S_SEVERITY, NULL, false},
   {"priority", K_STR, S_PRIORITY, NULL, false},
+  {"subcategory", K_STR, S_SUBCATEGORY, NULL, false},
+  {"impact", K_STR, S_IMPACT, NULL, false},
+  {"sla", K_STR, S_SLA, NULL, false},
+  {"group", K_STR, S_GROUP, NULL, false},
+  {"emergency", K_BOOL, N_EMERGENCY, NULL, false},
   {"extended", K_BOOL, N_EXTENDED, NULL, false},
   {"merged_into", K_UINT, N_MERGED_INTO, NULL, false},
   {"route", K_STR, S_ROUTE, NULL, false},
   {"resolution", K_STR, S_RESOLUTION, NULL, false},
   {"reason", K_STR, S_REASON, NULL, false},
+  END_SCHEMA};
+
+//  Which rule decided each field of a triage
+static const s_field_t s_decided_by[] = {
+  {"category", K_STR, S_BY_CATEGORY, NULL, false},
+  {"subcategory", K_STR, S_BY_SUBCATEGORY, NULL, false},
+  {"severity", K_STR, S_BY_SEVERITY, NULL, false},
+  {"impact", K_STR, S_BY_IMPACT, NULL, false},
+  {"priority", K_STR, S_BY_PRIORITY, NULL, false},
+  {"department", K_STR, S_BY_DEPARTMENT, NULL, false},
+  {"sla", K_STR, S_BY_SLA, NULL, false},
+  {"group", K_STR, S_BY_GROUP, NULL, false},
+  {"emergency", K_STR, S_BY_EMERGENCY, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_triage[] = {
+  {"rules", K_STR, S_RULES, NULL, false},
+  {"at", K_INT, N_TRIAGED_AT, NULL, false},
+  {"matched", K_STRLIST, L_MATCHED, NULL, false},
+  {"decided_by", K_MAP, 0, s_decided_by, false},
+  {"tags", K_STRLIST, L_TRIAGE_TAGS, NULL, false},
+  {"repeats", K_UINT, N_REPEATS, NULL, false},
+  {"repeat_of", K_STRLIST, L_REPEAT_OF, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_proposal[] = {
@@ -239,6 +289,7 @@ static const s_field_t s_record[] = {
   {"attachments", K_STRLIST, L_ATTACHMENTS, NULL, false},
   {"tags", K_STRLIST, L_TAGS, NULL, false},
   {"case", K_MAP, 0, s_case, false},
+  {"triage", K_MAP, 0, s_triage, false},
   {"proposal", K_MAP, 0, s_proposal, false},
   {"answer", K_MAP, 0, s_answer, false},
   {"follow_up", K_MAP, 0, s_follow_up, false},
@@ -255,6 +306,11 @@ static const s_field_t s_event[] = {
   {"state", K_STR, S_STATE, NULL, false},
   {"department", K_STR, S_DEPARTMENT, NULL, false},
   {"case_department", K_STR, S_UNIT, NULL, false},
+  {"category", K_STR, S_CATEGORY, NULL, false},
+  {"severity", K_STR, S_SEVERITY, NULL, false},
+  {"priority", K_STR, S_PRIORITY, NULL, false},
+  {"emergency", K_BOOL, N_EMERGENCY, NULL, false},
+  {"reason", K_STR, S_REASON, NULL, false},
   {"previous", K_STR, S_PREVIOUS, NULL, false},
   {"action", K_STR, S_ACTION, NULL, false},
   {"role", K_STR, S_ROLE, NULL, false},
@@ -332,6 +388,14 @@ static const s_field_t s_events[] = {
 
 static const s_field_t s_health[] = {END_SCHEMA};
 
+static const s_field_t s_reload[] = {{"actor", K_STR, S_ACTOR, NULL, false},
+                                     END_SCHEMA};
+
+static const s_field_t s_reloaded[] = {
+  {"rules", K_STR, S_RULES, NULL, true},
+  {"message", K_STR, S_MESSAGE, NULL, false},
+  END_SCHEMA};
+
 static const s_field_t s_status[] = {
   {"version", K_STR, S_SOFTWARE, NULL, false},
   {"protocol", K_UINT, N_PROTOCOL, NULL, false},
@@ -364,6 +428,9 @@ static const s_field_t s_act[] = {
   {"comment", K_STR, S_COMMENT, NULL, false},
   {"into", K_STR, S_INTO, NULL, false},
   {"route", K_STR, S_ROUTE, NULL, false},
+  {"subcategory", K_STR, S_SUBCATEGORY, NULL, false},
+  {"impact", K_STR, S_IMPACT, NULL, false},
+  {"sla", K_STR, S_SLA, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_acted[] = {
@@ -419,6 +486,8 @@ static const s_message_t s_messages[] = {
   {CMP_PROTO_ENTRIES, "ENTRIES", s_entries},
   {CMP_PROTO_COUNT, "COUNT", s_count},
   {CMP_PROTO_COUNTED, "COUNTED", s_counted},
+  {CMP_PROTO_RELOAD, "RELOAD", s_reload},
+  {CMP_PROTO_RELOADED, "RELOADED", s_reloaded},
   {0, NULL, NULL}};
 
 //  Stored maps (and the items nested in them): type and schema
@@ -468,7 +537,10 @@ static const char *s_number_names[N_COUNT] = {"complained_at",
                                               "answered_at",
                                               "followed_up_at",
                                               "updated_from",
-                                              "updated_to"};
+                                              "updated_to",
+                                              "emergency",
+                                              "repeats",
+                                              "triaged_at"};
 
 //  Status code names
 static const struct
@@ -828,6 +900,12 @@ cmp_proto_blank (const char *text)
             return false;
     }
     return true;
+}
+
+long
+cmp_proto_utf8_error (const char *text, size_t size)
+{
+    return s_utf8_error ((const uint8_t *) text, size);
 }
 
 //  Copy a msgpack str into a new C string, checking UTF-8 and NUL bytes
@@ -1559,6 +1637,12 @@ S_STRING_ACCESSORS (into, S_INTO)
 S_STRING_ACCESSORS (old_value, S_OLD)
 S_STRING_ACCESSORS (new_value, S_NEW)
 S_STRING_ACCESSORS (refused, S_REFUSED)
+S_STRING_ACCESSORS (subcategory, S_SUBCATEGORY)
+S_STRING_ACCESSORS (impact, S_IMPACT)
+S_STRING_ACCESSORS (sla, S_SLA)
+S_STRING_ACCESSORS (group, S_GROUP)
+S_STRING_ACCESSORS (tier, S_TIER)
+S_STRING_ACCESSORS (rules, S_RULES)
 
 #define S_NUMBER_ACCESSORS(name, slot, type)                                   \
     type cmp_proto_##name (cmp_proto_t *self)                                  \
@@ -1602,6 +1686,42 @@ S_NUMBER_ACCESSORS (answered_at, N_ANSWERED_AT, int64_t)
 S_NUMBER_ACCESSORS (followed_up_at, N_FOLLOWED_UP_AT, int64_t)
 S_NUMBER_ACCESSORS (updated_from, N_UPDATED_FROM, int64_t)
 S_NUMBER_ACCESSORS (updated_to, N_UPDATED_TO, int64_t)
+S_NUMBER_ACCESSORS (emergency, N_EMERGENCY, bool)
+S_NUMBER_ACCESSORS (repeats, N_REPEATS, uint64_t)
+S_NUMBER_ACCESSORS (triaged_at, N_TRIAGED_AT, int64_t)
+
+//  The string slot of a triage decided_by field, or -1
+static int
+s_decided_slot (const char *field)
+{
+    for (int index = 0; s_decided_by[index].key; index++)
+        if (streq (s_decided_by[index].key, field))
+            return s_decided_by[index].slot;
+    return -1;
+}
+
+const char *
+cmp_proto_decided_by (cmp_proto_t *self, const char *field)
+{
+    assert (self);
+    int slot = s_decided_slot (field);
+    return slot >= 0 ? self->str[slot] : NULL;
+}
+
+void
+cmp_proto_set_decided_by (cmp_proto_t *self,
+                          const char *field,
+                          const char *rule)
+{
+    assert (self);
+    int slot = s_decided_slot (field);
+    assert (slot >= 0);
+    zstr_free (&self->str[slot]);
+    if (rule) {
+        self->str[slot] = strdup (rule);
+        assert (self->str[slot]);
+    }
+}
 
 //  The string slot of key in the message's own fields map, or -1
 static int
@@ -1695,6 +1815,27 @@ cmp_proto_add_tag (cmp_proto_t *self, const char *tag)
 {
     assert (self);
     zlist_append (s_strlist (self, L_TAGS), (void *) tag);
+}
+
+zlist_t *
+cmp_proto_matched (cmp_proto_t *self)
+{
+    assert (self);
+    return s_strlist (self, L_MATCHED);
+}
+
+zlist_t *
+cmp_proto_triage_tags (cmp_proto_t *self)
+{
+    assert (self);
+    return s_strlist (self, L_TRIAGE_TAGS);
+}
+
+zlist_t *
+cmp_proto_repeat_of (cmp_proto_t *self)
+{
+    assert (self);
+    return s_strlist (self, L_REPEAT_OF);
 }
 
 zlistx_t *

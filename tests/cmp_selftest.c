@@ -21,6 +21,10 @@ typedef struct
 
 static const s_test_t s_tests[] = {{"cmp_proto", cmp_proto_test},
                                    {"cmp_config", cmp_config_test},
+                                   {"cmp_yaml", cmp_yaml_test},
+                                   {"cmp_calendar", cmp_calendar_test},
+                                   {"cmp_triage", cmp_triage_test},
+                                   {"cmp_rulebook", cmp_rulebook_test},
                                    {"cmp_store", cmp_store_test},
                                    {"cmp_intake", cmp_intake_test},
                                    {"cmp_case", cmp_case_test},

@@ -26,6 +26,16 @@
        through cmp_case to a department and a handler; then a daemon on
        that store answers GET (random ids), one-page LISTs and COUNTs with
        filters, one request at a time.
+    7. Triage (分类、评估): cmp_triage_apply in this process, one call at a
+       time, on 16 variants of a 2 KB complaint (Chinese with some
+       English), against the shipped rules and against 500 generated ones
+       (keyword lists, all, none, patterns, channels, repeats, times):
+       median and p99 time per call. Then the intake as in 3 on two
+       daemons, one with triage off (-o triage/enabled=false), one with
+       the shipped rules, measured in turn, each complaint with a phone
+       number of its own but one in 10 with that of an earlier one (a
+       repeat): acknowledgements per second with triage on and off, and
+       their ratio against the target (triage costs at most a tenth).
 
     Round-trip rows also show the CPU this process and the daemon used
     while they counted (1 = one CPU kept busy), and for the daemon its mean
@@ -36,7 +46,9 @@
     only when something is broken: the store cannot be written, the daemon
     does not start, refuses a SUBMIT or an ACT, loses a reply, stores a
     different number of complaints or events than it acknowledged, answers
-    a read with other results than the store holds, or does not exit 0.
+    a read with other results than the store holds, triages with triage
+    off or not with it on, or does not exit 0; or triage rules are
+    refused.
 
         COMPLAINTD_BUILD=build build/complaint_bench      (make bench)
         COMPLAINT_BENCH_STORED=100000 make bench          (a quicker run)
@@ -128,6 +140,23 @@
 #define QUERY_PAGE 50
 //  SUBMITs in flight on the intake while the api is idle or reads
 #define BESIDE_IN_FLIGHT 64
+
+//  7. Triage: each rule set is timed on TRIAGE_VARIANTS complaints in
+//  turn, TRIAGE_WARMUP calls untimed, then TRIAGE_CALLS calls or for
+//  TRIAGE_SECONDS, whichever ends first
+#define TRIAGE_VARIANTS 16
+#define TRIAGE_WARMUP 200
+#define TRIAGE_CALLS 20000
+#define TRIAGE_SECONDS 4.0
+//  Bytes of each complaint's description, at least, and rules generated
+#define TRIAGE_DESCRIPTION 1800
+#define TRIAGE_RULES 500
+//  One SUBMIT in REPEAT_EVERY has the phone number of an earlier one
+#define REPEAT_EVERY 10
+//  Complaints each daemon is asked for afterwards, to check its triage
+#define TRIAGE_CHECK 200
+//  Target: the intake with triage on keeps this share of it off
+#define TARGET_TRIAGE_RATIO 0.90
 
 //  What the api does while SUBMITs are measured on the intake: nothing
 //  (no type), or one of the reads of 6 (type and key), again and again
@@ -446,6 +475,9 @@ typedef struct
                         //  not known
     double bench_cpu;   //  CPU used by this process, in CPUs
     double daemon_cpu;  //  CPU used by the daemon, in CPUs
+    uint64_t sent;      //  Requests sent, warm-up included
+    uint64_t repeats;   //  Of which SUBMITs with an earlier complaint's
+                        //  phone number (phones)
     bool measured;      //  The run took place and nothing broke
 } s_trips_t;
 
@@ -464,6 +496,8 @@ typedef struct
     int64_t deadline;     //  Nothing is sent from then on
     uint64_t complaints;  //  MODE_ACT: ACTs go to ids 1 to this
     const char *events;   //  MODE_ACT: the daemon's events endpoint
+    bool phones;          //  MODE_DAEMON: a phone number per complaint,
+                          //  one in REPEAT_EVERY that of an earlier one
     //  Used by the actor
     zsock_t *dealer;      //  The connection
     cmp_proto_t *submit;  //  SUBMIT, given a new ref for each send
@@ -478,6 +512,8 @@ typedef struct
     uint64_t acknowledged; //  New complaints acknowledged (or ACTED
                            //  replies), all told
     uint64_t refused;      //  Replies other than a new SUBMITTED (ACTED)
+    uint64_t repeats;      //  phones: SUBMITs sent with an earlier
+                           //  complaint's phone number
     bool failed;           //  A reply was lost, unknown or malformed
     char why[256];         //  First failure or refusal, for humans
     s_samples_t samples;   //  Round-trip times counted, usecs
@@ -507,6 +543,53 @@ s_random (uint64_t *state)
     return *state * 0x2545f4914f6cdd1dULL;
 }
 
+//  A well-mixed value of a number (splitmix64's finalizer)
+static uint64_t
+s_mix (uint64_t value)
+{
+    value ^= value >> 30;
+    value *= 0xbf58476d1ce4e5b9ULL;
+    value ^= value >> 27;
+    value *= 0x94d049bb133111ebULL;
+    value ^= value >> 31;
+    return value;
+}
+
+//  True if complaint counter of a connection repeats an earlier
+//  complainant: one in REPEAT_EVERY, never the first
+static bool
+s_phone_repeats (uint64_t run, uint64_t connection, uint64_t counter)
+{
+    return counter > 1
+           && s_mix ((run << 48) ^ (connection << 40) ^ counter ^ 0x7e1e)
+                  % REPEAT_EVERY
+                == 0;
+}
+
+//  The complainant's phone number of complaint counter of a connection:
+//  a mobile number of its own, or, for a repeat, that of one of the 1000
+//  complaints before it that is not a repeat itself. Returns true for a
+//  repeat.
+static bool
+s_phone (
+  char *phone, size_t size, uint64_t run, uint64_t connection, uint64_t counter)
+{
+    uint64_t owner = counter;
+    bool repeat = s_phone_repeats (run, connection, counter);
+    if (repeat) {
+        uint64_t before = counter - 1 < 1000 ? counter - 1 : 1000;
+        owner = counter - 1 - s_mix (counter ^ 0xca11) % before;
+        while (s_phone_repeats (run, connection, owner))
+            owner--;
+    }
+    //  +86 1PP PCCC CCCC: prefix from run and connection, the counter
+    unsigned prefix = (unsigned) ((run * CONNECTIONS_MAX + connection) % 1000);
+    unsigned number = (unsigned) (owner % 10000000);
+    snprintf (phone, size, "+86 1%02u %u%03u %04u", prefix / 10, prefix % 10,
+              number / 10000, number % 10000);
+    return repeat;
+}
+
 //  Send the next request in slot
 static void
 s_connection_send (s_connection_t *self, size_t slot)
@@ -527,6 +610,13 @@ s_connection_send (s_connection_t *self, size_t slot)
         char ref[32];
         s_ref (ref, sizeof (ref), self->run, self->connection, self->counter);
         cmp_proto_set_ref (self->submit, ref);
+        if (self->phones) {
+            char phone[32];
+            if (s_phone (phone, sizeof (phone), self->run, self->connection,
+                         self->counter))
+                self->repeats++;
+            cmp_proto_set_phone (self->submit, phone);
+        }
         cmp_proto_set_request_id (self->submit, id);
         frame = cmp_proto_encode (self->submit);
     }
@@ -862,6 +952,8 @@ s_trips_run (s_trips_t *result,
         zsock_wait (actors[index]);
         s_connection_t *conn = &conns[index];
         result->completed += conn->completed;
+        result->sent += conn->counter;
+        result->repeats += conn->repeats;
         *acknowledged += conn->acknowledged;
         s_samples_append (&samples, &conn->samples);
         s_samples_free (&conn->samples);
@@ -936,6 +1028,8 @@ typedef struct
     char events[64];        //  Events endpoint
     pid_t pid;              //  Child process, 0 when not running
     double started;         //  Seconds from its start to the first HEALTH
+    const char *option;     //  Set before the start: one -o KEY=VALUE, or
+                            //  NULL
 } s_daemon_t;
 
 //  Pick count free TCP ports on 127.0.0.1 (the daemon binds them next)
@@ -1089,7 +1183,9 @@ s_daemon_start (s_daemon_t *self,
     posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, self->log,
                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2 (&actions, STDOUT_FILENO, STDERR_FILENO);
-    char *argv[] = {(char *) "complaintd", (char *) "-c", self->config, NULL};
+    char *argv[] = {(char *) "complaintd", (char *) "-c",
+                    self->config,          self->option ? (char *) "-o" : NULL,
+                    (char *) self->option, NULL};
     int rc =
       posix_spawn (&self->pid, self->program, &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
@@ -1197,10 +1293,15 @@ s_fill_one (s_fill_t *result,
     cmp_proto_set_ref (submit, ref);
     cmp_proto_set_complained_at (submit, time - 3600 * 1000);
     cmp_proto_t *reply = NULL;
-    zchunk_t *event = NULL;
-    if (cmp_intake_register (intake, store, submit, time, &reply, &event))
+    cmp_case_event_t created[CMP_CASE_EVENTS_MAX];
+    //  No rulebook: the reads of 6 count complaints by state, and the
+    //  fill's complaints stay registered
+    int written =
+      cmp_intake_register (intake, store, NULL, submit, time, &reply, created);
+    for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
+        zchunk_destroy (&created[number].event);
+    if (written)
         return -1;
-    zchunk_destroy (&event);
     if (!reply || cmp_proto_id (reply) != CMP_PROTO_SUBMITTED
         || cmp_proto_duplicate (reply)) {
         fprintf (stderr, "E: registering complaint %" PRIu64 " gave %s%s%s\n",
@@ -1232,8 +1333,8 @@ s_fill_one (s_fill_t *result,
     if (cmp_case_check (cases, act, &fault)) {
         fprintf (stderr, "E: assign refused: %s\n", fault.text);
         rc = -2;
-    } else if (cmp_case_apply (cases, store, act, time + 600 * 1000, &reply,
-                               events))
+    } else if (cmp_case_apply (cases, store, NULL, act, time + 600 * 1000,
+                               &reply, events))
         rc = -1;
     else {
         for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
@@ -1521,6 +1622,461 @@ s_reads_actor (zsock_t *pipe, void *argument)
     }
     zpoller_destroy (&poller);
     cmp_client_destroy (&client);
+}
+
+//  --------------------------------------------------------------------------
+//  7. Triage: cmp_triage_apply on a 2 KB complaint, and the intake with
+//  triage on and off
+
+//  Sentences of the complaints triaged, Chinese with some English
+static const char *s_sentences[] = {
+  "上午8点半到门诊挂号，排队等了将近两个小时才轮到我们，期间没有任何工作人员出"
+  "来"
+  "解释原因。",
+  "分诊台的护士态度很冷漠，我父亲问了三次什么时候能看上，她都不耐烦地说等着就行"
+  "，"
+  "还当着其他病人的面大声呵斥他。",
+  "We were told the waiting time would be about 20 minutes, but we waited "
+  "almost two hours and nobody came to explain the delay.",
+  "候诊区的座位远远不够，很多老人和孕妇只能站着，空调也坏了，里面又闷又热。",
+  "卫生间非常脏，地上有积水，洗手液和纸巾都没有，还有很重的异味。",
+  "缴费的时候发现账单上多了一项我们根本没有做过的检查，收费处的工作人员说系统就"
+  "是"
+  "这么显示的，让我们自己去找医生。",
+  "The bill lists a CT scan that was never done, and the cashier refused to "
+  "correct it or to give us an itemised invoice.",
+  "医生看诊不到三分钟，没有仔细询问病史就开了一堆化验单，我们问检查的目的，他说"
+  "你"
+  "照做就行了。",
+  "取报告的自助机故障，工作人员让我们第二天再来，可是我们家住得很远，来回要三个"
+  "多"
+  "小时。",
+  "My father is 78 and uses a wheelchair; the lift to the second floor was "
+  "out of order and no staff offered to help.",
+  "药房说处方上的药缺货，让我们去外面的药店买，但外面的价格比医院贵了一倍多，医"
+  "保"
+  "也不能报销。",
+  "我们打了好几次服务热线，一直无人接听，留言之后也没有人回电话。",
+  "住院部的护士晚上换药时没有戴手套，我们提醒之后她说没关系，我们很担心会感染"
+  "。",
+  "Several patients' names and bed numbers were written on a whiteboard in "
+  "the corridor, which we think is a breach of privacy.",
+  "出院结算时押金迟迟不退，财务说要等十五个工作日，可是入院时说的是三天内退还"
+  "。",
+  "停车场收费标准没有公示，出来的时候被收了六十元，问收费员依据是什么，他说不知"
+  "道。",
+  "预约系统显示还有号，到了现场却被告知号已经挂满了，白跑一趟，耽误了一上午。",
+  "保安在门口对我们大声吼叫，不让轮椅从正门进入，要我们绕到后门，后门的坡道又很"
+  "陡。",
+  "We would like someone from the hospital to call us back; we have "
+  "complained twice already and have had no answer.",
+  "检验科抽血的时候扎了三次才扎上，孩子的胳膊现在还是青的，护士还说是孩子不配合"
+  "。",
+  "餐厅提供的饭菜是凉的，有一次还吃出了头发，送餐员说不归他管。",
+  "病房里的电视和呼叫铃都坏了，晚上病人不舒服按铃半天没人来。",
+  "医生在没有和家属沟通的情况下更换了用药，父亲用药后出现了过敏反应，全身起疹子"
+  "。",
+  "The nurse at the front desk shouted at my mother and told her to stop "
+  "asking questions, in front of everyone in the waiting room.",
+};
+#define SENTENCES (sizeof (s_sentences) / sizeof (s_sentences[0]))
+
+//  Channels a complaint comes in on, by variant
+static const char *s_channels[] = {"phone", "web",     "email",
+                                   "phone", "counter", "social"};
+#define CHANNELS (sizeof (s_channels) / sizeof (s_channels[0]))
+
+//  Variant number of the 2 KB complaint: a description of about
+//  TRIAGE_DESCRIPTION bytes from the sentences, each variant in its own
+//  order, and its demands; a channel, a local time and a repeat count
+//  of their own
+static cmp_proto_t *
+s_triage_record (size_t variant, int64_t now)
+{
+    char description[TRIAGE_DESCRIPTION + 512];
+    size_t used = (size_t) snprintf (description, sizeof (description),
+                                     "第%zu次投诉（complaint no. %zu）：",
+                                     variant + 1, variant + 1);
+    //  Steps of 5, 7, 11 or 13 (all prime to the number of sentences)
+    static const size_t strides[] = {5, 7, 11, 13};
+    size_t stride = strides[variant % 4];
+    for (size_t turn = 0; used < TRIAGE_DESCRIPTION; turn++) {
+        const char *sentence =
+          s_sentences[(variant * 3 + turn * stride) % SENTENCES];
+        if (used + strlen (sentence) + 1 >= sizeof (description))
+            break;
+        used +=
+          (size_t) snprintf (description + used, sizeof (description) - used,
+                             "%s%s", turn % 4 == 3 ? "\n" : "", sentence);
+    }
+    cmp_proto_t *record = cmp_proto_new (CMP_PROTO_COMPLAINT);
+    assert (record);
+    cmp_proto_set_channel (record, s_channels[variant % CHANNELS]);
+    cmp_proto_set_ref (record, "call-triage");
+    cmp_proto_set_complaint_id (record, 1000 + variant);
+    cmp_proto_set_number (record, "20261123-001000");
+    cmp_proto_set_state (record, "registered");
+    cmp_proto_set_version (record, 1);
+    cmp_proto_set_received_at (record, now);
+    //  Complained at times of day 97 minutes apart over the week
+    cmp_proto_set_complained_at (record,
+                                 now - (int64_t) variant * 97 * 60000
+                                   - (int64_t) (variant % 7) * 86400000);
+    cmp_proto_set_name (record, "李伟 Li Wei");
+    cmp_proto_set_phone (record, "+86 138 0013 8000");
+    cmp_proto_set_relation (record, "患者之子 son of the patient");
+    if (variant % 8 == 5)
+        cmp_proto_set_tier (record, "vip");
+    //  One in four a repeat, once to three times
+    if (variant % 4 == 1)
+        cmp_proto_set_repeats (record, 1 + variant % 3);
+    cmp_proto_set_department (record, s_departments[variant % DEPARTMENTS]);
+    cmp_proto_set_location (record, "门诊楼B座二层 Building B, floor 2");
+    if (variant % 3 == 0)
+        cmp_proto_set_staff (record, "分诊台护士 triage nurse, badge 0231");
+    cmp_proto_set_description (record, description);
+    cmp_proto_set_demands (
+      record, variant % 2
+                ? "希望医院书面道歉，说明延误和多收费的原因，并退还多收的费用。"
+                  "A written apology, an explanation, and a refund of the "
+                  "overcharge."
+                : "要求相关人员当面道歉，医院给出整改措施并在一周内答复。We "
+                  "want an apology in person and an answer within a week.");
+    cmp_proto_add_tag (record, "waiting-time");
+    return record;
+}
+
+//  Words the generated rules look for: of the complaints' own field (a
+//  hospital's), many of them in the complaints triaged
+static const char *s_words[] = {
+  "态度",         "恶劣",      "辱骂",        "推诿",     "冷漠",
+  "不耐烦",       "呵斥",      "收费",        "多收",     "乱收费",
+  "退款",         "发票",      "账单",        "重复扣费", "价格",
+  "等待",         "排队",      "延误",        "迟到",     "插队",
+  "预约",         "挂号",      "卫生",        "异味",     "蟑螂",
+  "厕所",         "垃圾",      "噪音",        "漏水",     "停车",
+  "隐私",         "泄露",      "病历",        "身份证",   "误诊",
+  "漏诊",         "用错药",    "感染",        "受伤",     "摔倒",
+  "死亡",         "去世",      "抢救",        "过敏",     "副作用",
+  "手术",         "化验",      "报告",        "设备",     "故障",
+  "维修",         "电梯",      "空调",        "系统",     "举报",
+  "媒体",         "记者",      "律师",        "起诉",     "赔偿",
+  "道歉",         "老人",      "儿童",        "孕妇",     "轮椅",
+  "热线",         "无人接听",  "药房",        "缺药",     "处方",
+  "医保",         "报销",      "押金",        "住院",     "出院",
+  "护士",         "保安",      "前台",        "rude",     "shouted",
+  "ignored",      "refund",    "overcharged", "invoice",  "bill",
+  "waited",       "queue",     "delay",       "dirty",    "smell",
+  "toilet",       "noise",     "parking",     "privacy",  "misdiagnosis",
+  "infection",    "injured",   "fell",        "died",     "allergy",
+  "surgery",      "scanner",   "lift",        "lawyer",   "media",
+  "apology",      "elderly",   "wheelchair",  "hotline",  "pharmacy",
+  "prescription", "insurance", "deposit",     "nurse"};
+#define WORDS (sizeof (s_words) / sizeof (s_words[0]))
+
+//  Words of the other fields an organisation's rules cover (transport,
+//  banking, telecoms, housing, retail, public services), none of them in
+//  the complaints triaged
+static const char *s_other_words[] = {
+  "地铁",        "公交",      "航班",     "改签",     "行李",
+  "晚点",        "酒店",      "房费",     "银行卡",   "信用卡",
+  "贷款",        "利息",      "理财",     "转账",     "冻结",
+  "宽带",        "话费",      "流量",     "套餐",     "信号",
+  "销号",        "物业",      "燃气",     "供暖",     "停水",
+  "停电",        "电费",      "水费",     "装修",     "房东",
+  "租金",        "中介",      "学校",     "学费",     "校车",
+  "食堂",        "快递柜",    "外卖",     "骑手",     "包裹",
+  "签收",        "网购",      "直播",     "会员",     "积分",
+  "优惠券",      "三包",      "保修",     "假货",     "过期",
+  "变质",        "商场",      "超市",     "加油站",   "出租车",
+  "网约车",      "司机",      "绕路",     "违章",     "驾照",
+  "社保",        "公积金",    "户口",     "派出所",   "城管",
+  "占道",        "工地",      "扬尘",     "噪声扰民", "广场舞",
+  "宠物",        "狗",        "flight",   "baggage",  "boarding",
+  "hotel",       "booking",   "mortgage", "loan",     "credit card",
+  "overdraft",   "broadband", "roaming",  "contract", "landlord",
+  "tenant",      "rent",      "heating",  "gas",      "electricity",
+  "school",      "tuition",   "parcel",   "courier",  "warranty",
+  "counterfeit", "taxi",      "driver",   "fine",     "licence",
+  "pension",     "visa"};
+#define OTHER_WORDS (sizeof (s_other_words) / sizeof (s_other_words[0]))
+
+//  PCRE2 patterns of the generated rules (%s: two words of s_words)
+static const char *s_patterns[] = {
+  "[!！]{3,}",
+  "(?i)(?:waited|waiting|等了)\\s*(?:\\d+|[一二三四五六七八九十两]+)\\s*"
+  "(?:min|minutes|hours?|分钟|个?小时)",
+  "\\d{2,}\\s*(?:元|yuan|RMB)",
+  "(?i)%s.{0,40}%s",
+  "1[3-9]\\d{9}",
+  "(?i)(?:第\\s*\\d+\\s*次|\\b\\d+(?:st|nd|rd|th) time)",
+  "(?:%s|%s)[^。.]{0,30}(?:没有|没人|不)",
+  "(?i)\\b(?:%s|%s)\\w*\\b"};
+#define PATTERNS (sizeof (s_patterns) / sizeof (s_patterns[0]))
+
+static const char *s_categories[] = {
+  "service_attitude", "quality",  "environment_hygiene",
+  "fees_billing",     "delivery", "medical_safety",
+  "privacy",          "other"};
+#define CATEGORIES (sizeof (s_categories) / sizeof (s_categories[0]))
+
+//  A keyword of the generated rules: one in OWN_FIELD of the complaints'
+//  own field, the others of other fields
+#define OWN_FIELD 30
+static const char *
+s_rules_word (uint64_t *random)
+{
+    return s_random (random) % OWN_FIELD == 0
+             ? s_words[s_random (random) % WORDS]
+             : s_other_words[s_random (random) % OTHER_WORDS];
+}
+
+//  Write count different keywords (at most 20), from random, as a YAML
+//  flow list
+static void
+s_rules_words (FILE *file, uint64_t *random, size_t count)
+{
+    const char *words[20];
+    assert (count <= 20);
+    fprintf (file, "[");
+    for (size_t index = 0; index < count; index++) {
+        bool taken = true;
+        while (taken) {
+            words[index] = s_rules_word (random);
+            taken = false;
+            for (size_t before = 0; before < index && !taken; before++)
+                taken = words[before] == words[index];
+        }
+        fprintf (file, "%s\"%s\"", index ? ", " : "", words[index]);
+    }
+    fprintf (file, "]");
+}
+
+//  Write a rules file of count rules, varied as an organisation's would
+//  be: keyword lists of 5 to 20 words on the text or one of its parts, some
+//  with all or none, some patterns, channel conditions, a few repeats and
+//  times. Returns 0 or -1.
+static int
+s_rules_write (const char *path, size_t count)
+{
+    FILE *file = fopen (path, "w");
+    if (!file)
+        return -1;
+    fprintf (file,
+             "# complaint_bench: %zu generated rules\n"
+             "version: \"bench-%zu\"\n"
+             "calendar: default\n"
+             "priority:\n"
+             "  critical: {one: urgent, several: urgent, public: urgent}\n"
+             "  major:    {one: high,   several: high,   public: urgent}\n"
+             "  ordinary: {one: normal, several: high,   public: high}\n"
+             "  minor:    {one: low,    several: normal, public: high}\n"
+             "defaults: {category: other, severity: ordinary, impact: one, "
+             "sla: standard}\n"
+             "rules:\n",
+             count, count);
+    static const char *targets[] = {
+      "text", "text",        "text",        "text",    "text",
+      "text", "description", "description", "demands", "location"};
+    static const char *severities[] = {"critical", "major", "ordinary",
+                                       "minor"};
+    static const char *impacts[] = {"one", "several", "public"};
+    static const char *slas[] = {"standard", "urgent", "emergency"};
+    uint64_t random = 0x5eed5eed5eed5eedULL;
+    for (size_t index = 0; index < count; index++) {
+        fprintf (file, "  - name: \"r%03zu\"\n    when:\n", index + 1);
+        uint64_t kind = s_random (&random) % 100;
+        //  A quarter with a channel condition
+        if (s_random (&random) % 4 == 0)
+            fprintf (file, "      channel: [%s, %s]\n",
+                     s_channels[s_random (&random) % CHANNELS],
+                     s_channels[s_random (&random) % CHANNELS]);
+        if (kind < 2)
+            fprintf (file, "      repeats: %d\n",
+                     1 + (int) (s_random (&random) % 3));
+        else if (kind < 4)
+            fprintf (file, "      hours: \"18:00-08:00\"\n");
+        else if (kind < 5)
+            fprintf (file, "      working: false\n");
+        //  Every rule looks at some text, most at one of its lists
+        const char *target = targets[s_random (&random) % 10];
+        size_t words = 5 + s_random (&random) % 16;
+        fprintf (file, "      %s: ", target);
+        if (kind < 50)
+            s_rules_words (file, &random, words);
+        else if (kind < 65) {
+            fprintf (file, "{any: ");
+            s_rules_words (file, &random, words);
+            fprintf (file, ", none: ");
+            s_rules_words (file, &random, 2 + s_random (&random) % 4);
+            fprintf (file, "}");
+        } else if (kind < 80) {
+            fprintf (file, "{all: ");
+            s_rules_words (file, &random, 2 + s_random (&random) % 3);
+            fprintf (file, "}");
+        } else {
+            char pattern[256];
+            const char *first = s_rules_word (&random);
+            const char *second = s_rules_word (&random);
+            snprintf (pattern, sizeof (pattern),
+                      s_patterns[s_random (&random) % PATTERNS], first, second);
+            fprintf (file, "{pattern: '%s'", pattern);
+            if (kind % 2) {
+                fprintf (file, ", any: ");
+                s_rules_words (file, &random, words);
+            }
+            fprintf (file, "}");
+        }
+        fprintf (file, "\n    set:\n");
+        fprintf (file, "      category: %s\n",
+                 s_categories[s_random (&random) % CATEGORIES]);
+        if (s_random (&random) % 2)
+            fprintf (file, "      subcategory: \"sub-%03zu\"\n", index % 40);
+        if (s_random (&random) % 2)
+            fprintf (file, "      severity: %s\n",
+                     severities[s_random (&random) % 4]);
+        if (s_random (&random) % 4 == 0)
+            fprintf (file, "      impact: %s\n",
+                     impacts[s_random (&random) % 3]);
+        if (s_random (&random) % 3 == 0)
+            fprintf (file, "      department: \"%s\"\n",
+                     s_departments[s_random (&random) % DEPARTMENTS]);
+        if (s_random (&random) % 5 == 0)
+            fprintf (file, "      sla: %s\n", slas[s_random (&random) % 3]);
+        if (s_random (&random) % 5 == 0)
+            fprintf (file, "      group: \"group-%02zu\"\n", index % 25);
+        if (s_random (&random) % 10 == 0)
+            fprintf (file, "      raise_priority: 1\n");
+        if (index % 100 == 99)
+            fprintf (file, "      emergency: true\n");
+        fprintf (file, "      tags: [\"t%03zu\"]\n", index % 200);
+    }
+    return fclose (file) ? -1 : 0;
+}
+
+//  Triage timed on one rule set
+typedef struct
+{
+    char version[96];  //  The rules' version
+    size_t rules;      //  How many
+    double load_ms;    //  Reading and compiling them
+    uint64_t calls;    //  Calls timed
+    double seconds;    //  Time of those calls, clock reads included
+    double rate;       //  Calls per second
+    double p50;        //  Time of one call, microseconds
+    double p99;        //  Same, 99th percentile
+    double max;        //  Same, longest
+    double matched;    //  Mean rules matched per call
+    double classified; //  Share of calls a rule set the category of
+    bool measured;     //  The rules were read and triaged
+} s_triage_t;
+
+//  Nanoseconds of the monotonic clock
+static int64_t
+s_nsecs (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+//  Read the rulebook of config (the rules and the calendars), timed.
+//  Returns NULL after printing why if it is refused.
+static cmp_rulebook_t *
+s_rulebook_read (cmp_config_t *config, double *load_ms)
+{
+    zlist_t *errors = zlist_new ();
+    zlist_autofree (errors);
+    int64_t began = s_nsecs ();
+    cmp_rulebook_t *rulebook = cmp_rulebook_new (config, errors);
+    *load_ms = (double) (s_nsecs () - began) / 1e6;
+    if (!rulebook || !cmp_rulebook_triage (rulebook)) {
+        fprintf (stderr, "E: the triage rules are refused:\n");
+        for (char *error = (char *) zlist_first (errors); error;
+             error = (char *) zlist_next (errors))
+            fprintf (stderr, "  %s\n", error);
+        cmp_rulebook_destroy (&rulebook);
+    }
+    zlist_destroy (&errors);
+    return rulebook;
+}
+
+//  Time cmp_triage_apply on the records in turn: TRIAGE_WARMUP calls,
+//  then up to TRIAGE_CALLS, for at most TRIAGE_SECONDS
+static void
+s_triage_measure (s_triage_t *result,
+                  cmp_triage_t *triage,
+                  cmp_proto_t **records,
+                  size_t variants,
+                  int64_t now)
+{
+    result->rules = cmp_triage_size (triage);
+    cmp_triage_result_t verdict;
+    for (size_t index = 0; index < TRIAGE_WARMUP; index++)
+        cmp_triage_apply (triage, records[index % variants], now, &verdict);
+    s_samples_t samples = {NULL, 0, 0, false};
+    uint64_t matched = 0, classified = 0;
+    int64_t start = s_nsecs ();
+    int64_t end = start + (int64_t) (TRIAGE_SECONDS * 1e9);
+    int64_t after = start;
+    while (result->calls < TRIAGE_CALLS && after < end && !zsys_interrupted) {
+        cmp_proto_t *record = records[result->calls % variants];
+        int64_t before = s_nsecs ();
+        cmp_triage_apply (triage, record, now, &verdict);
+        after = s_nsecs ();
+        s_samples_add (&samples, after - before);
+        matched += verdict.matched;
+        classified += verdict.classified;
+        result->calls++;
+    }
+    result->seconds = (double) (after - start) / 1e9;
+    result->rate =
+      result->seconds > 0 ? (double) result->calls / result->seconds : 0;
+    //  Samples are in ns: s_samples_ms gives microseconds
+    result->p50 = s_samples_ms (&samples, 0.50);
+    result->p99 = s_samples_ms (&samples, 0.99);
+    result->max = s_samples_ms (&samples, 1.0);
+    if (result->calls) {
+        result->matched = (double) matched / (double) result->calls;
+        result->classified = (double) classified / (double) result->calls;
+    }
+    result->measured = result->calls > 0;
+    s_samples_free (&samples);
+}
+
+//  GET complaints 1 to count from a daemon: how many carry the rules'
+//  version (triaged) and a repeat count. Returns 0, or -1 if a GET failed.
+static int
+s_triage_check (s_daemon_t *daemon,
+                uint64_t count,
+                uint64_t *triaged,
+                uint64_t *repeats)
+{
+    *triaged = *repeats = 0;
+    cmp_client_t *client = cmp_client_new (daemon->api);
+    if (!client)
+        return -1;
+    cmp_client_set_timeout (client, REPLY_TIMEOUT);
+    int rc = 0;
+    for (uint64_t id = 1; id <= count && rc == 0; id++) {
+        cmp_proto_t *request = cmp_proto_new (CMP_PROTO_GET);
+        cmp_proto_set_actor (request, ACTOR);
+        cmp_proto_set_complaint_id (request, id);
+        cmp_proto_t *reply = cmp_client_call (client, &request);
+        if (!reply || cmp_proto_id (reply) != CMP_PROTO_COMPLAINT) {
+            fprintf (stderr, "E: GET %" PRIu64 ": got %s\n", id,
+                     reply ? cmp_proto_command (reply) : "no reply");
+            rc = -1;
+        } else {
+            if (cmp_proto_rules (reply))
+                (*triaged)++;
+            if (cmp_proto_repeats (reply))
+                (*repeats)++;
+        }
+        cmp_proto_destroy (&reply);
+    }
+    cmp_client_destroy (&client);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -2116,6 +2672,212 @@ main (void)
     }
     fflush (stdout);
 
+    //  7. Triage: its time per complaint, and the intake with it on and off
+    s_triage_t triage_runs[2];
+    memset (triage_runs, 0, sizeof (triage_runs));
+    s_trips_t triage_off[RUNS], triage_on[RUNS];
+    memset (triage_off, 0, sizeof (triage_off));
+    memset (triage_on, 0, sizeof (triage_on));
+    if (!broken) {
+        int64_t triage_now = zclock_time ();
+        cmp_proto_t *records[TRIAGE_VARIANTS];
+        size_t text_bytes = 0, record_bytes = 0;
+        for (size_t index = 0; index < TRIAGE_VARIANTS; index++) {
+            records[index] = s_triage_record (index, triage_now);
+            text_bytes += strlen (cmp_proto_description (records[index]))
+                          + strlen (cmp_proto_demands (records[index]));
+            zchunk_t *chunk = cmp_proto_encode_map (records[index]);
+            record_bytes += zchunk_size (chunk);
+            zchunk_destroy (&chunk);
+        }
+        printf ("\n7. Triage (分类、评估): cmp_triage_apply in this process, "
+                "one call at a time, on\n   %d complaints in turn, Chinese "
+                "with some English (description and demands\n   %zu bytes, "
+                "record %zu bytes, on average), channels, times and repeat\n"
+                "   counts varied; %d calls untimed, then at most %d or %.0f s "
+                "timed\n",
+                TRIAGE_VARIANTS, text_bytes / TRIAGE_VARIANTS,
+                record_bytes / TRIAGE_VARIANTS, TRIAGE_WARMUP, TRIAGE_CALLS,
+                TRIAGE_SECONDS);
+        //  (%8s: "µs" is two bytes wide in one column)
+        printf ("  %-20s  %7s  %6s  %10s  %8s  %8s  %8s  %7s  %10s\n", "rules",
+                "load ms", "calls", "per second", "p50 µs", "p99 µs", "max µs",
+                "matched", "classified");
+        fflush (stdout);
+        char rules_path[PATH_MAX];
+        snprintf (rules_path, sizeof (rules_path), "%s/rules-%d.yaml",
+                  directory, TRIAGE_RULES);
+        if (s_rules_write (rules_path, TRIAGE_RULES)) {
+            fprintf (stderr, "E: cannot write %s\n", rules_path);
+            broken = true;
+        }
+        for (size_t index = 0; index < 2 && !broken; index++) {
+            s_triage_t *run = &triage_runs[index];
+            cmp_config_t *config = cmp_config_new ();
+            assert (config);
+            //  The shipped rules and calendars (every key at its default),
+            //  then the generated rules with the shipped calendars
+            if ((index == 1
+                 && cmp_config_set (config, "triage/rules", rules_path))
+                || cmp_config_validate (config)) {
+                fprintf (stderr, "E: the configuration of the triage is not "
+                                 "valid\n");
+                broken = true;
+            }
+            cmp_rulebook_t *rulebook =
+              broken ? NULL : s_rulebook_read (config, &run->load_ms);
+            if (rulebook) {
+                cmp_triage_t *triage = cmp_rulebook_triage (rulebook);
+                snprintf (run->version, sizeof (run->version), "%s",
+                          cmp_triage_version (triage));
+                s_triage_measure (run, triage, records, TRIAGE_VARIANTS,
+                                  triage_now);
+                char label[128];
+                snprintf (label, sizeof (label), "%s, %zu rules",
+                          index ? "generated" : "shipped", run->rules);
+                printf ("  %-20s  %7.1f  %6" PRIu64 "  %10.0f  %7.1f  %7.1f  "
+                        "%7.1f  %7.1f  %9.0f%%\n",
+                        label, run->load_ms, run->calls, run->rate, run->p50,
+                        run->p99, run->max, run->matched,
+                        run->classified * 100);
+            } else
+                broken = true;
+            cmp_rulebook_destroy (&rulebook);
+            cmp_config_destroy (&config);
+        }
+        if (!broken)
+            printf ("  matched: mean rules matched per call; classified: the "
+                    "calls in which a rule\n  set the category. Rules: %s "
+                    "(built in), and\n  %s: %d rules written for the bench, "
+                    "keyword lists of\n  5 to 20 words (one in %d of this "
+                    "field, the others of other fields), some\n  with all or "
+                    "none, patterns, channels, a few repeats and times\n",
+                    triage_runs[0].version, triage_runs[1].version,
+                    TRIAGE_RULES, OWN_FIELD);
+        for (size_t index = 0; index < TRIAGE_VARIANTS; index++)
+            cmp_proto_destroy (&records[index]);
+        fflush (stdout);
+    }
+    //  The intake with triage off and on: two daemons, measured in turn
+    s_daemon_t untriaged, triaged;
+    memset (&untriaged, 0, sizeof (untriaged));
+    memset (&triaged, 0, sizeof (triaged));
+    untriaged.option = "triage/enabled=false";
+    uint64_t triage_acks[2] = {0, 0};
+    if (!broken) {
+        printf ("\n  SUBMIT -> SUBMITTED as in 3 (%zu-byte SUBMITs) on two "
+                "daemons, one with triage\n  off (-o triage/enabled=false), "
+                "one with the shipped rules; a phone number per\n  complaint, "
+                "one in %d that of an earlier complaint (a repeat); each row "
+                "measured\n  off, then on\n",
+                submit_size, REPEAT_EVERY);
+        fflush (stdout);
+        if (s_daemon_start (&untriaged, directory, "triage-off", MAP_SIZE)
+            || s_daemon_start (&triaged, directory, "triage-on", MAP_SIZE))
+            broken = true;
+    }
+    if (!broken) {
+        printf ("  %11s  %9s  %10s  %10s  %6s  %10s  %10s  %10s  %10s\n",
+                "connections", "in flight", "off acks/s", "on acks/s", "on/off",
+                "off p99 ms", "on p99 ms", "off CPU", "on CPU");
+        fflush (stdout);
+        s_connection_t prototype;
+        memset (&prototype, 0, sizeof (prototype));
+        prototype.mode = MODE_DAEMON;
+        prototype.phones = true;
+        for (size_t index = 0; index < RUNS && !broken; index++) {
+            prototype.run = 70 + index;
+            prototype.endpoint = untriaged.intake;
+            if (s_trips_run (&triage_off[index], &prototype,
+                             s_runs[index].connections, s_runs[index].in_flight,
+                             DAEMON_SECONDS, untriaged.pid, &triage_acks[0])) {
+                broken = true;
+                s_daemon_dump_log (&untriaged);
+                break;
+            }
+            prototype.endpoint = triaged.intake;
+            if (s_trips_run (&triage_on[index], &prototype,
+                             s_runs[index].connections, s_runs[index].in_flight,
+                             DAEMON_SECONDS, triaged.pid, &triage_acks[1])) {
+                broken = true;
+                s_daemon_dump_log (&triaged);
+            }
+            s_trips_t *off = &triage_off[index], *on = &triage_on[index];
+            printf ("  %11zu  %9zu  %10.0f  %10.0f  %6.2f  %10.2f  %10.2f  "
+                    "%9.0f%%  %9.0f%%%s\n",
+                    on->connections, on->in_flight, off->rate, on->rate,
+                    off->rate > 0 ? on->rate / off->rate : 0, off->p99, on->p99,
+                    off->daemon_cpu * 100, on->daemon_cpu * 100,
+                    off->measured && on->measured ? "" : "  (broken)");
+            fflush (stdout);
+        }
+    }
+    if (!broken) {
+        //  Every complaint acknowledged is stored; the first ones carry
+        //  the rules' version and repeat counts on one daemon only
+        uint64_t sent = 0, repeats = 0;
+        for (size_t index = 0; index < RUNS; index++) {
+            sent += triage_on[index].sent;
+            repeats += triage_on[index].repeats;
+        }
+        s_daemon_t *daemons[2] = {&untriaged, &triaged};
+        for (size_t index = 0; index < 2; index++) {
+            int64_t stored = s_daemon_health (daemons[index], 5000);
+            uint64_t checked_triaged = 0, checked_repeats = 0;
+            uint64_t count = triage_acks[index] < TRIAGE_CHECK
+                               ? triage_acks[index]
+                               : TRIAGE_CHECK;
+            if (s_triage_check (daemons[index], count, &checked_triaged,
+                                &checked_repeats))
+                broken = true;
+            bool same = stored == (int64_t) triage_acks[index]
+                        && checked_triaged == (index ? count : 0)
+                        && (index == 0 || checked_repeats > 0);
+            printf ("  store check, triage %s: %" PRId64
+                    " complaints stored, %" PRIu64 " acknowledged; of "
+                    "complaints 1-%" PRIu64 ",\n    %" PRIu64
+                    " triaged, %" PRIu64 " with a repeat count: %s\n",
+                    index ? "on" : "off", stored, triage_acks[index], count,
+                    checked_triaged, checked_repeats, same ? "OK" : "MISMATCH");
+            if (!same)
+                broken = true;
+        }
+        printf ("  repeats: %" PRIu64 " of the %" PRIu64 " SUBMITs sent "
+                "with triage on (%.1f%%) had the phone\n  number of an "
+                "earlier complaint\n",
+                repeats, sent,
+                sent ? 100.0 * (double) repeats / (double) sent : 0);
+    }
+    for (size_t index = 0; index < 2; index++) {
+        s_daemon_t *daemon_p = index ? &triaged : &untriaged;
+        if (daemon_p->pid > 0) {
+            int rc = s_daemon_stop (daemon_p);
+            printf ("  SIGTERM: complaintd (triage %s) %s\n",
+                    index ? "on" : "off",
+                    rc == 0 ? "exited 0" : "did not exit 0");
+            if (rc)
+                broken = true;
+        }
+    }
+    bool triage_compared = true;
+    for (size_t index = 0; index < RUNS; index++)
+        triage_compared = triage_compared && triage_off[index].measured
+                          && triage_on[index].measured;
+    if (triage_compared) {
+        printf ("\nTargets (for information only)\n");
+        printf ("  triage costs at most a tenth of the intake throughput "
+                "(on/off at least %.2f)\n",
+                TARGET_TRIAGE_RATIO);
+        for (size_t index = 0; index < RUNS; index++) {
+            double ratio = triage_off[index].rate > 0
+                             ? triage_on[index].rate / triage_off[index].rate
+                             : 0;
+            s_print_target (&triage_on[index], "%.2f", ratio,
+                            ratio >= TARGET_TRIAGE_RATIO);
+        }
+    }
+    fflush (stdout);
+
     //  One line per figure, for scripts and for comparing runs
     printf ("\nSummary\n");
     printf ("summary machine cpus=%ld usable=%ld load=%.2f fs=%s\n", online,
@@ -2169,6 +2931,26 @@ main (void)
                     "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
                     beside_reads[index], beside[index].rate, beside[index].p50,
                     beside[index].p99, beside[index].max);
+    for (size_t index = 0; index < 2; index++)
+        if (triage_runs[index].measured)
+            printf ("summary triage rules=%s count=%zu calls=%" PRIu64
+                    " per_s=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f "
+                    "matched=%.1f\n",
+                    index ? "generated" : "shipped", triage_runs[index].rules,
+                    triage_runs[index].calls, triage_runs[index].rate,
+                    triage_runs[index].p50, triage_runs[index].p99,
+                    triage_runs[index].max, triage_runs[index].matched);
+    for (size_t index = 0; index < RUNS; index++)
+        if (triage_off[index].measured && triage_on[index].measured)
+            printf ("summary triage_intake connections=%zu in_flight=%zu "
+                    "off_acks_per_s=%.0f on_acks_per_s=%.0f ratio=%.2f "
+                    "off_p99_ms=%.2f on_p99_ms=%.2f\n",
+                    triage_on[index].connections, triage_on[index].in_flight,
+                    triage_off[index].rate, triage_on[index].rate,
+                    triage_off[index].rate > 0
+                      ? triage_on[index].rate / triage_off[index].rate
+                      : 0,
+                    triage_off[index].p99, triage_on[index].p99);
     printf ("summary total_seconds=%.1f result=%s\n",
             (double) (zclock_mono () - started) / 1000.0,
             broken ? "BROKEN" : "ok");

@@ -30,6 +30,7 @@ LIVE = frozenset(STATES) - {"archived", "purged"}
 SAME = "(same)"          # the state does not change
 ANSWER = "(answer)"      # accepted or rejected
 REOPEN = "(reopen)"      # assigned, or registered without a department
+CLASSIFIED = "(classified)"  # triaged if classified, else the same
 
 STAFF = ("agent", "supervisor")
 SUPERVISOR = ("supervisor",)
@@ -71,16 +72,26 @@ TABLE = [
     ("refer", {"investigating", "told", "rejected"}, "referred", STAFF,
      "route", "text"),
     ("extend", {"investigating", "waiting"}, SAME, SUPERVISOR, "reason", ""),
+    ("reclassify", OPEN, CLASSIFIED, SUPERVISOR, "reason",
+     "category subcategory severity impact priority sla"),
+    ("retriage", {"registered", "triaged"}, CLASSIFIED, SUPERVISOR, "",
+     "reason"),
     ("archive", {"closed", "withdrawn", "merged"}, "archived",
      ("admin", DAEMON), "", "reason"),
     ("purge", {"archived"}, "purged", (DAEMON,), "", "reason"),
 ]
 ACTIONS = [row[0] for row in TABLE]
+
+#  These tests follow the lifecycle by hand, without rules (test_triage
+#  covers complaints the rules triage)
+NO_TRIAGE = {"triage/enabled": "false"}
 ROW = {row[0]: row for row in TABLE}
 
 
-#  Actions a person may take (the others only the daemon takes)
-HUMAN = [row[0] for row in TABLE if set(row[3]) - {DAEMON}]
+#  Actions a person may take (the others only the daemon takes); the
+#  triage actions are exercised in test_triage, with rules loaded
+HUMAN = [row[0] for row in TABLE
+         if set(row[3]) - {DAEMON} and row[2] != CLASSIFIED]
 
 
 def roles_text(roles):
@@ -136,6 +147,8 @@ EXAMPLE = {
     "merge": {"into": INTO, "reason": "重复投诉 duplicate"},
     "refer": {"route": "mediation", "text": "转人民调解 to mediation"},
     "extend": {"reason": "涉及多个科室 several departments"},
+    "reclassify": {"reason": "分错了类 wrong category", "severity": "major"},
+    "retriage": {"reason": "规则已更新 rules changed"},
     "archive": {"reason": "保存期满 retention"},
     "purge": {"reason": "保存期满 retention"},
 }
@@ -507,7 +520,8 @@ def test_table_is_the_one_complaintd_lists():
         if name in ROW:
             assert roles == roles_text(ROW[name][3]), (name, roles)
         to = {"(same)": SAME, "accepted or rejected": ANSWER,
-              "assigned (registered without a department)": REOPEN}.get(
+              "assigned (registered without a department)": REOPEN,
+              "triaged if classified, else the same": CLASSIFIED}.get(
                   to, to.split(" ")[0])
         roles = _parse_roles(roles)
         listed.append((name, _parse_states(from_), to, roles,
@@ -528,7 +542,7 @@ def test_every_transition_of_the_table():
     """For every (action, from state) of the table: a fresh complaint,
     driven to the state, takes the action; the reply, the stored state,
     the new history entry and the event are what the table says."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     target = daemon.submit_ok(submit_fields("merge-target"))
     rows = []
     for action in HUMAN:
@@ -647,7 +661,7 @@ def test_every_transition_of_the_table():
 
     #  What only the daemon does, nobody may ask for, whatever the role
     for action in ACTIONS:
-        if action in HUMAN:
+        if action in HUMAN or ROW[action][2] == CLASSIFIED:
             continue
         for state in sorted(ROW[action][1]):
             case = Case(daemon, ref="daemon-only-%s-%s" % (action, state))
@@ -673,7 +687,7 @@ def test_forbidden_transitions_name_the_state_and_the_allowed_actions():
     """Every (action, state) pair the table does not have is refused with
     409 CONFLICT, field "action", naming the state and listing exactly the
     actions the state allows; nothing is stored."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     target = daemon.submit_ok(submit_fields("merge-target"))
     cases = {}
     for state in REACHABLE:
@@ -733,7 +747,7 @@ def test_forbidden_transitions_name_the_state_and_the_allowed_actions():
 #  2. Permissions
 
 def test_submit_and_read_permissions_of_every_role():
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     may_submit = {"adapter", "agent", "supervisor"}
     may_read = {"agent", "supervisor", "auditor", "admin"}
     #  Without an actor, the channel's adapter submits
@@ -791,7 +805,7 @@ def test_act_permissions_of_every_role_and_refusals_on_record():
     "actor", recorded in the history as refused with the state and the
     version unchanged when the actor has a role; an actor without one is
     refused alike, but only logged."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     proposed = Case(daemon, ref="perm-proposed")
     proposed.act("li.na", "assign", "assigned", department="客服部",
                  handler="zhang.min")
@@ -864,7 +878,7 @@ def test_act_permissions_of_every_role_and_refusals_on_record():
 
 
 def test_own_proposal_and_recuse_guards():
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     #  A supervisor who proposes may not approve; another supervisor may
     case = Case(daemon, ref="guard-own")
     case.act("wang.wei", "assign", "assigned", department="医务科",
@@ -1158,7 +1172,7 @@ def scenario_mediation(daemon, midpoint):
 
 
 def _run_scenario(scenario, how):
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     stopped = []
 
     def midpoint(case):
@@ -1191,7 +1205,7 @@ def test_referred_to_mediation_across_a_kill():
 
 
 def test_stale_update_refused_and_no_lost_update():
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     case = Case(daemon, ref="stale-1")
     case.act("li.na", "triage", "triaged", category="环境")
     #  Two agents read the same version
@@ -1265,7 +1279,7 @@ def test_stale_update_refused_and_no_lost_update():
 
 
 def test_merge_a_duplicate():
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     original = Case(daemon, ref="dup-original")
     duplicate = Case(daemon, ref="dup-copy")
     other = Case(daemon, ref="dup-other")
@@ -1312,7 +1326,7 @@ def test_events_of_a_case_live_and_replayed():
     """A worker subscribed to complaint. gets every change of a case in
     order: complaint.state for each transition, complaint.updated for the
     rest; the same as REPLAY; without personal data."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     subscriber = Subscriber(daemon, b"complaint.")
     try:
         base = subscriber.wait_live(daemon)["seq"]
@@ -1361,7 +1375,7 @@ def test_events_of_a_case_live_and_replayed():
 #  6. Bad input
 
 def test_bad_act_input_gets_a_clear_422():
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     case = Case(daemon, ref="bad-1")
     case.act("li.na", "assign", "assigned", department="客服部",
              handler="li.na")
@@ -1473,7 +1487,7 @@ def test_the_daemon_archives_and_purges_by_itself():
     """archive (after archive/after) and purge (after archive/keep, with
     archive/purge on) are taken by the daemon: actor complaintd, role
     system; a purge leaves only what identifies the complaint."""
-    daemon = Daemon(_SWEEPING)
+    daemon = Daemon(dict(_SWEEPING, **NO_TRIAGE))
     case = Case(daemon, submit_fields(
         "sweep-1", "email", description="秘密 secret description",
         complainant={"name": "赵敏", "email": "zhao.min@example.org"}))
@@ -1537,7 +1551,7 @@ def test_merge_into_a_purged_complaint_is_refused():
     """A purged complaint is no longer handled (only its number is left):
     merging a duplicate into it is refused like merging into an archived
     one."""
-    daemon = Daemon(_SWEEPING)
+    daemon = Daemon(dict(_SWEEPING, **NO_TRIAGE))
     gone = Case(daemon, ref="purged-target")
     gone.act("li.na", "withdraw", "withdrawn", reason="撤回")
     wait_for(lambda: get(daemon, gone.id)[0]["state"] == "purged", 10,
@@ -1551,7 +1565,7 @@ def test_merge_into_a_purged_complaint_is_refused():
 def test_enum_fields_take_exactly_one_of_their_words():
     """severity, priority, direction, channel, kind and route take one of
     their listed words, not several."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     case = Case(daemon, ref="enum-words")
     case.act("li.na", "assign", "assigned", department="客服部",
              handler="li.na")
@@ -1584,7 +1598,7 @@ def test_an_empty_severity_or_priority_does_not_wipe_the_stored_one():
     triage too: an empty severity or priority is not given, and the
     stored one stays (never replaced with "", a value outside their
     lists)."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     case = Case(daemon, ref="enum-empty")
     case.act("li.na", "triage", "triaged", category="c", severity="major",
              priority="high")
@@ -1617,7 +1631,7 @@ def test_control_characters_are_refused_in_act_strings():
     from 0); tab, line feed and carriage return are allowed in the long
     texts (text, reason, summary, comment), and only there. The checks
     come before the state's: the actions need not be allowed."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     case = Case(daemon, ref="control")
     case.act("li.na", "assign", "assigned", department="客服部",
              handler="li.na")
@@ -1692,7 +1706,7 @@ def test_merge_only_into_a_case_still_handled():
     states; a closed, withdrawn, merged or archived one (purged: see
     test_merge_into_a_purged_complaint_is_refused) gets 409 CONFLICT,
     field "into", naming its state."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     base = Case(daemon, ref="merge-base")
     targets = {}
     for state in REACHABLE:
@@ -1726,7 +1740,7 @@ def test_history_shows_the_value_a_change_replaced():
     """A value of the record given again shows the one it replaced as old
     (answer.accepted, proposal.amount and .currency, answer.reason), and
     a value removed shows only old."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     case = Case(daemon, ref="old-values")
     case.act("li.na", "assign", "assigned", department="客服部",
              handler="li.na")
@@ -1774,7 +1788,7 @@ def test_reload_changes_roles_and_refuses_an_actor_in_two():
     """SIGHUP applies a new role table to the requests after it; a table
     that gives one actor two roles is refused and the running one stays."""
     import signal
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     number = daemon.submit_ok(submit_fields("reload-roles"))["number"]
 
     def note(actor):
@@ -1818,7 +1832,7 @@ def test_reload_changes_roles_and_refuses_an_actor_in_two():
 def test_long_filter_values_are_compared_on_their_first_200_bytes():
     """LIST and COUNT take filter values of any length up to the request
     limit; the index compares the first 200 bytes (PROTOCOL.md, LIST)."""
-    daemon = Daemon()
+    daemon = Daemon(NO_TRIAGE)
     number = daemon.submit_ok(submit_fields("long-filter"))["number"]
     department = "科" * 66 + "xy"          # 200 bytes in UTF-8
     reply = daemon.call(request("ACT", next_request_id(), {

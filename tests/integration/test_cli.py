@@ -1,7 +1,10 @@
 """complaintctl against the real daemon: submit, get, list, health, the
-case actions and history, the actor, and the exit statuses."""
+case actions and history, the actor, the exit statuses, and triage: what
+get shows of it, reclassify, retriage (one complaint or every one a list
+finds) and reload."""
 
 import contextlib
+import json
 import os
 import pwd
 import re
@@ -17,6 +20,10 @@ ADAPTER = ROLES["roles/adapter"]
 AGENT, AGENT2 = ROLES["roles/agent"].split(",")
 SUPERVISOR, SUPERVISOR2 = ROLES["roles/supervisor"].split(",")
 ADMIN = ROLES["roles/admin"]
+
+#  The tests of the commands before triage run without it, so that a
+#  complaint stays registered until someone acts on it
+NO_TRIAGE = {"triage/enabled": "false"}
 
 FULL = {
     "channel": "phone",
@@ -84,7 +91,7 @@ def wait_clock_past(ms):
 
 
 def test_submit_get_list_with_complaintctl():
-    daemon = Daemon()
+    daemon = Daemon(settings=NO_TRIAGE)
     early = [
         FULL,
         {"channel": "web", "ref": "form-0001",
@@ -414,6 +421,8 @@ ACTIONS = [
     ("merge", "merge", ["--into", "20991231-000001"]),
     ("refer", "refer", ["--route", "court"]),
     ("extend", "extend", ["--reason", "r"]),
+    ("reclassify", "reclassify", ["--reason", "r", "--category", "other"]),
+    ("retriage", "retriage", []),
     ("archive", "archive", []),
 ]
 
@@ -470,7 +479,7 @@ def test_complaintctl_carries_a_case_through():
     """One complaint from submit to close with complaintctl alone; get and
     history show every step. list/page_max is small so that history has
     to follow several pages."""
-    daemon = Daemon(settings={"list/page_max": "4"})
+    daemon = Daemon(settings=dict(NO_TRIAGE, **{"list/page_max": "4"}))
     submitted = ctl_submit(daemon, FULL)
     number, id = submitted["number"], submitted["id"]
     note_text = "第一行：查排班\n\tsecond line"
@@ -653,10 +662,10 @@ def test_complaintctl_carries_a_case_through():
 
 
 def test_complaintctl_action_commands_map_to_actions():
-    """Each of the 23 commands sends its own action: an auditor may take
+    """Each of the 25 commands sends its own action: an auditor may take
     none of them, and each refusal, naming the action on the wire, stays
     in the history."""
-    daemon = Daemon()
+    daemon = Daemon(settings=NO_TRIAGE)
     submitted = ctl_submit(daemon, FULL)
     number = submitted["number"]
     status, usage, err = daemon.ctl("--help")
@@ -696,7 +705,7 @@ def test_complaintctl_refusals():
     """The daemon's refusals come out as exit 1 with its status, code and
     message: 403, 409 with the allowed actions, 412 with --version, 422,
     404."""
-    daemon = Daemon()
+    daemon = Daemon(settings=NO_TRIAGE)
     submitted = ctl_submit(daemon, FULL)
     number, id = submitted["number"], submitted["id"]
 
@@ -718,7 +727,7 @@ def test_complaintctl_refusals():
     allowed = match.group(1).split(", ")
     assert sorted(allowed) == sorted([
         "triage", "assign", "note", "contact", "resolve_on_spot",
-        "withdraw", "merge"]), allowed
+        "withdraw", "merge", "reclassify", "retriage"]), allowed
     #  The names in that list work as commands too
     error = refused(daemon, AGENT, "request_info", number, "--text", "x")
     assert "409 CONFLICT: action: " in error, error
@@ -783,7 +792,7 @@ def test_complaintctl_refusals():
 
 def test_complaintctl_action_usage_errors():
     """Bad options of the case commands exit 2 and send nothing."""
-    daemon = Daemon()
+    daemon = Daemon(settings=NO_TRIAGE)
     submitted = ctl_submit(daemon, FULL)
     number = submitted["number"]
     usage = [
@@ -827,7 +836,7 @@ def test_complaintctl_action_usage_errors():
 def test_complaintctl_actor():
     """--actor, else $COMPLAINT_ACTOR, else the login name; submit names
     an actor only when --actor or $COMPLAINT_ACTOR gives one."""
-    daemon = Daemon()
+    daemon = Daemon(settings=NO_TRIAGE)
     try:
         login = pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
@@ -893,4 +902,571 @@ def test_complaintctl_actor():
         (entry,) = history(daemon, third["id"])
         assert entry["actor"] == "adapter:email", entry
     assert daemon.health()["complaints"] == 3
+    daemon.stop()
+
+
+# --------------------------------------------------------------------------
+#  Triage through complaintctl: get, reclassify, retriage, reload
+
+#  The case fields a triage decides, in the order get shows "decided by"
+DECIDED_FIELDS = ("category", "subcategory", "severity", "impact",
+                  "priority", "department", "sla", "group", "emergency")
+
+#  The priority table every rules file needs
+PRIORITY_TABLE = """priority:
+  critical: {one: urgent, several: urgent, public: urgent}
+  major: {one: high, several: high, public: urgent}
+  ordinary: {one: normal, several: high, public: high}
+  minor: {one: low, several: normal, public: high}
+"""
+
+#  Rules of the tests, so that they do not depend on the shipped ones
+RULES_V1 = 'version: "cli-1"\n' + PRIORITY_TABLE + """\
+defaults: {category: other, sla: standard}
+rules:
+  - name: billing
+    when: {text: [多收, 收费]}
+    set: {category: fees_billing, subcategory: overcharge,
+          department: finance, group: cashiers, tags: [money]}
+  - name: death
+    when: {text: [去世]}
+    set: {severity: critical, impact: public, emergency: true,
+          sla: emergency, tags: [safety]}
+"""
+#  The same and a rule for cold halls
+RULES_V2 = RULES_V1.replace('"cli-1"', '"cli-2"') + """\
+  - name: cold
+    when: {text: [冷]}
+    set: {category: environment_hygiene, subcategory: temperature,
+          tags: [hall]}
+"""
+
+TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+
+
+def rules_daemon(text=RULES_V1, settings=None):
+    """A daemon triaging by the rules text, in a file of its directory
+    (daemon.rules_path: write it again, then reload)."""
+    daemon = Daemon(start=False)
+    daemon.rules_path = os.path.join(daemon.dir, "rules.yaml")
+    with open(daemon.rules_path, "w", encoding="utf-8") as file:
+        file.write(text)
+    daemon.settings["triage/rules"] = daemon.rules_path
+    daemon.settings.update(settings or {})
+    daemon.write_config()
+    return daemon.start()
+
+
+def write_rules(daemon, text):
+    with open(daemon.rules_path, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def block(out, header):
+    """The lines of a part of get's text output: the header line and the
+    indented lines under it."""
+    lines = out.splitlines()
+    start = lines.index(header)
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("  "):
+        end += 1
+    return lines[start:end]
+
+
+def part(label, value):
+    return "  %-12s %s" % (label, value)
+
+
+def triage_lines(record):
+    """The triage part get should print for a record (as --json gives
+    it), the time as a regex."""
+    triage = record["triage"]
+    lines = ["triage:", part("rules:", triage["rules"])]
+    if "at" in triage:
+        lines.append(part("triaged:", TIME))
+    lines.append(part("matched:", ", ".join(triage.get("matched", []))
+                      or "(no rule)"))
+    for field in DECIDED_FIELDS:
+        rule = triage.get("decided_by", {}).get(field)
+        if rule is not None:
+            lines.append(part("decided by:", "%s <- %s" % (field, rule)))
+    if triage.get("tags"):
+        lines.append(part("tags:", ", ".join(triage["tags"])))
+    if "repeats" in triage or triage.get("repeat_of"):
+        text = "%d" % triage.get("repeats", 0)
+        if triage.get("repeat_of"):
+            text += " (%s)" % ", ".join(triage["repeat_of"])
+        lines.append(part("repeats:", text))
+    return lines
+
+
+def assert_lines(lines, expected):
+    """lines equal expected, each expected line a literal except that
+    TIME stands for a local time"""
+    assert len(lines) == len(expected), (lines, expected)
+    for line, want in zip(lines, expected):
+        pattern = re.escape(want).replace(re.escape(TIME), TIME)
+        assert re.fullmatch(pattern, line), (line, want, lines)
+
+
+def get_both(daemon, target):
+    """get --json and get of a complaint: (record, text output)."""
+    (reply,) = daemon.ctl_json("get", target)
+    status, out, err = daemon.ctl("get", target)
+    assert status == 0, (status, out, err)
+    return reply["complaint"], out
+
+
+def test_complaintctl_submit_tier_and_get_shows_the_shipped_triage():
+    """submit --tier stores the complainant's tier; the shipped rules
+    classify a complaint about an overcharge as fees_billing; get shows
+    the case fields triage set and a triage part that says the same as
+    the record."""
+    daemon = Daemon()
+    description = "收费处多收了我两百元，要求退款"
+    (first,) = daemon.ctl_json("submit", "--channel", "phone", "--ref",
+                               "tier-1", "--name", "钱七", "--phone",
+                               "+86 139 0000 1111", "--tier", "vip",
+                               "--description", description, actor=ADAPTER)
+    record, out = get_both(daemon, first["number"])
+    assert record["complainant"]["tier"] == "vip", record
+    assert re.search(r"^tier:\s+vip$", out, re.MULTILINE), out
+    case = record["case"]
+    assert case["category"] == "fees_billing", record
+    assert record["state"] == "triaged", record
+    triage = record["triage"]
+    assert triage["rules"] and triage["at"] >= record["received_at"], triage
+    assert triage["decided_by"]["category"] in triage["matched"], triage
+    #  The case part shows each field triage set, the triage part the rest
+    case_lines = block(out, "case:")
+    for label in ("department", "category", "subcategory", "severity",
+                  "impact", "priority", "sla", "group"):
+        key = label
+        if key in case:
+            assert part(label + ":", case[key]) in case_lines, \
+                (label, case_lines)
+        else:
+            assert not any(line.startswith("  %s:" % label)
+                           for line in case_lines), (label, case_lines)
+    assert (part("emergency:", "yes (emergency plan)") in case_lines) \
+        == bool(case.get("emergency")), case_lines
+    assert_lines(block(out, "triage:"), triage_lines(record))
+    assert part("decided by:", "category <- %s"
+                % triage["decided_by"]["category"]) in out.splitlines(), out
+    note("shipped rules %s: matched %s" % (triage["rules"],
+                                           ", ".join(triage["matched"])))
+
+    #  The same phone again: a repeat of the first complaint, shown
+    (second,) = daemon.ctl_json("submit", "--channel", "web", "--ref",
+                                "tier-2", "--name", "钱七", "--phone",
+                                "+86 139 0000 1111", "--description",
+                                "上次多收的钱还没有退", actor=ADAPTER)
+    record, out = get_both(daemon, second["id"])
+    assert "tier" not in record["complainant"], record
+    assert not re.search(r"^tier:", out, re.MULTILINE), out
+    assert record["triage"]["repeats"] == 1, record
+    assert record["triage"]["repeat_of"] == [first["number"]], record
+    assert part("repeats:", "1 (%s)" % first["number"]) in out.splitlines(), \
+        out
+    assert_lines(block(out, "triage:"), triage_lines(record))
+
+    #  --tier needs a value
+    status, out, err = daemon.ctl("submit", "--channel", "web", "--name",
+                                  "a", "--description", "x", "--tier",
+                                  actor=ADAPTER)
+    assert status == 2 and "--tier needs a value" in err, (status, out, err)
+    assert daemon.health()["complaints"] == 2
+    daemon.stop()
+
+
+def test_complaintctl_get_shows_the_triage_of_test_rules():
+    """With rules of known content, get's case and triage parts are
+    exactly as expected: fields, rules, matches, who decided what,
+    tags, the emergency."""
+    daemon = rules_daemon()
+    (billing,) = daemon.ctl_json("submit", "--channel", "phone", "--ref",
+                                 "r-1", "--name", "孙", "--description",
+                                 "挂号处多收了十元", actor=ADAPTER)
+    record, out = get_both(daemon, billing["number"])
+    version = record["triage"]["rules"]
+    assert re.fullmatch(r"cli-1#[0-9a-f]{12}", version), version
+    assert_lines(block(out, "case:"), [
+        "case:",
+        part("department:", "finance"),
+        part("category:", "fees_billing"),
+        part("subcategory:", "overcharge"),
+        part("severity:", "ordinary"),
+        part("impact:", "one"),
+        part("priority:", "normal"),
+        part("sla:", "standard"),
+        part("group:", "cashiers")])
+    assert_lines(block(out, "triage:"), [
+        "triage:",
+        part("rules:", version),
+        part("triaged:", TIME),
+        part("matched:", "billing"),
+        part("decided by:", "category <- billing"),
+        part("decided by:", "subcategory <- billing"),
+        part("decided by:", "department <- billing"),
+        part("decided by:", "group <- billing"),
+        part("tags:", "money")])
+    assert re.search(r"^state:\s+triaged$", out, re.MULTILINE), out
+
+    #  Two rules, an emergency; the category is the default, so the
+    #  complaint stays registered
+    (death,) = daemon.ctl_json("submit", "--channel", "counter", "--ref",
+                               "r-2", "--name", "周", "--description",
+                               "父亲在候诊时去世，收费处还多收了钱",
+                               actor=ADAPTER)
+    record, out = get_both(daemon, death["id"])
+    assert record["case"]["emergency"] is True, record
+    assert_lines(block(out, "case:"), [
+        "case:",
+        part("department:", "finance"),
+        part("category:", "fees_billing"),
+        part("subcategory:", "overcharge"),
+        part("severity:", "critical"),
+        part("impact:", "public"),
+        part("priority:", "urgent"),
+        part("sla:", "emergency"),
+        part("group:", "cashiers"),
+        part("emergency:", "yes (emergency plan)")])
+    assert_lines(block(out, "triage:"), [
+        "triage:",
+        part("rules:", version),
+        part("triaged:", TIME),
+        part("matched:", "billing, death"),
+        part("decided by:", "category <- billing"),
+        part("decided by:", "subcategory <- billing"),
+        part("decided by:", "severity <- death"),
+        part("decided by:", "impact <- death"),
+        part("decided by:", "department <- billing"),
+        part("decided by:", "sla <- death"),
+        part("decided by:", "group <- billing"),
+        part("decided by:", "emergency <- death"),
+        part("tags:", "money, safety")])
+
+    #  No rule matched: the defaults, and the triage part says so
+    (plain,) = daemon.ctl_json("submit", "--channel", "web", "--ref", "r-3",
+                               "--name", "吴", "--description", "电梯太慢",
+                               actor=ADAPTER)
+    record, out = get_both(daemon, plain["id"])
+    assert record["state"] == "registered", record
+    assert_lines(block(out, "case:"), [
+        "case:",
+        part("category:", "other"),
+        part("severity:", "ordinary"),
+        part("impact:", "one"),
+        part("priority:", "normal"),
+        part("sla:", "standard")])
+    assert_lines(block(out, "triage:"), [
+        "triage:",
+        part("rules:", version),
+        part("triaged:", TIME),
+        part("matched:", "(no rule)")])
+
+    #  Without triage there is no triage part
+    daemon.write_config({"triage/enabled": "false"})
+    status, out, err = daemon.ctl("reload", actor=ADMIN)
+    assert status == 0, (status, out, err)
+    (untriaged,) = daemon.ctl_json("submit", "--channel", "web", "--ref",
+                                   "r-4", "--name", "郑", "--description",
+                                   "收费处多收了钱", actor=ADAPTER)
+    record, out = get_both(daemon, untriaged["id"])
+    assert "triage" not in record and "case" not in record, record
+    assert "triage:" not in out.splitlines(), out
+    assert "case:" not in out.splitlines(), out
+    daemon.stop()
+
+
+def test_complaintctl_reclassify():
+    """A supervisor corrects the triage by hand: what is given replaces
+    what the rules set, get says who decided it; the daemon's refusals
+    come out as exit 1, bad options as exit 2."""
+    daemon = rules_daemon()
+    (cold,) = daemon.ctl_json("submit", "--channel", "web", "--ref", "c-1",
+                              "--name", "冯", "--description", "候诊大厅很冷",
+                              actor=ADAPTER)
+    number = cold["number"]
+    record, _ = get_both(daemon, number)
+    assert record["state"] == "registered", record
+    assert record["case"]["category"] == "other", record
+
+    #  Refused: by an agent (403, recorded), without a reason, with
+    #  nothing to change, with a value the daemon does not know (422)
+    error = refused(daemon, AGENT, "reclassify", number, "--reason", "r",
+                    "--category", "environment_hygiene")
+    assert error == ('complaintctl: 403 FORBIDDEN: actor: "%s" is agent; '
+                     'reclassify needs supervisor' % AGENT), error
+    error = refused(daemon, SUPERVISOR, "reclassify", number, "--category",
+                    "environment_hygiene")
+    assert "422 INVALID: reason: required by action reclassify" in error, \
+        error
+    error = refused(daemon, SUPERVISOR, "reclassify", number, "--reason",
+                    "r")
+    assert error.startswith("complaintctl: 422 INVALID: category: "
+                            "reclassify needs at least one of "), error
+    error = refused(daemon, SUPERVISOR, "reclassify", number, "--reason",
+                    "r", "--impact", "everyone")
+    assert "422 INVALID: impact: " in error, error
+    error = refused(daemon, SUPERVISOR, "reclassify", number, "--reason",
+                    "r", "--severity", "awful")
+    assert "422 INVALID: severity: " in error, error
+    for args in (["reclassify", number, "--reason", "r", "--sla"],
+                 ["reclassify", number, "--reason", "r", "--colour", "red"],
+                 ["reclassify", "--reason", "r", "--category", "x"]):
+        status, out, err = daemon.ctl(*args, actor=SUPERVISOR)
+        assert status == 2, (args, status, out, err)
+
+    #  Done by a supervisor: registered -> triaged (it has a category)
+    status, out, err = daemon.ctl(
+        "reclassify", number, "--reason", "其实是环境问题",
+        "--category", "environment_hygiene", "--subcategory", "temperature",
+        "--severity", "minor", "--impact", "several", "--priority", "high",
+        "--sla", "fast", "--version", 1, actor=SUPERVISOR)
+    assert status == 0, (status, out, err)
+    assert out == "%s: registered -> triaged (version 2)\n" % number, out
+    record, out = get_both(daemon, number)
+    assert record["state"] == "triaged" and record["version"] == 2, record
+    by = "reclassified by %s" % SUPERVISOR
+    assert record["triage"]["decided_by"] == {
+        field: by for field in ("category", "subcategory", "severity",
+                                "impact", "priority", "sla")}, record
+    assert_lines(block(out, "case:"), [
+        "case:",
+        part("category:", "environment_hygiene"),
+        part("subcategory:", "temperature"),
+        part("severity:", "minor"),
+        part("impact:", "several"),
+        part("priority:", "high"),
+        part("sla:", "fast")])
+    assert_lines(block(out, "triage:"), [
+        "triage:",
+        part("rules:", record["triage"]["rules"]),
+        part("triaged:", TIME),
+        part("matched:", "(no rule)")] + [
+        part("decided by:", "%s <- %s" % (field, by))
+        for field in ("category", "subcategory", "severity", "impact",
+                      "priority", "sla")])
+    #  list finds it under its new category and priority
+    (page,) = daemon.ctl_json("list", "--category", "environment_hygiene")
+    assert ids(page["items"]) == [cold["id"]], page
+    status, out, err = daemon.ctl("count", "--priority", "high")
+    assert status == 0 and out == "1\n", (status, out, err)
+
+    #  Only one field, on a triaged complaint: the rest stays
+    acted = act(daemon, SUPERVISOR2, "reclassify", number, "--reason",
+                "影响一人", "--impact", "one")
+    assert acted["previous"] == acted["state"] == "triaged", acted
+    record, out = get_both(daemon, number)
+    assert record["case"]["impact"] == "one", record
+    assert record["case"]["category"] == "environment_hygiene", record
+    assert part("decided by:", "impact <- reclassified by %s" % SUPERVISOR2) \
+        in out.splitlines(), out
+
+    #  The history: the agent's refusal, then the two corrections
+    entries = history(daemon, number)
+    assert [(entry["action"], entry["actor"], "refused" in entry)
+            for entry in entries[2:]] == [
+        ("reclassify", AGENT, True), ("reclassify", SUPERVISOR, False),
+        ("reclassify", SUPERVISOR2, False)], entries
+    changes = {change["field"]: change for change in entries[3]["changes"]}
+    assert changes["case.category"] == {
+        "field": "case.category", "old": "other",
+        "new": "environment_hygiene"}, changes
+    assert changes["reason"]["new"] == "其实是环境问题", changes
+    daemon.stop()
+
+
+def test_complaintctl_retriage_one_and_many():
+    """retriage ID applies the rules now loaded to one complaint;
+    retriage with the filters of list does it to each complaint found,
+    page by page, with one line each and a summary."""
+    daemon = rules_daemon()
+    complaints = {}
+    for ref, channel, text in (("m-1", "phone", "收费处多收了钱"),
+                               ("m-2", "web", "大厅太冷了"),
+                               ("m-3", "web", "走廊也很冷"),
+                               ("m-4", "phone", "病房里冷得睡不着"),
+                               ("m-5", "web", "窗口排队太久")):
+        (reply,) = daemon.ctl_json("submit", "--channel", channel, "--ref",
+                                   ref, "--name", "陈", "--description", text,
+                                   actor=ADAPTER)
+        complaints[ref] = reply
+    number = {ref: reply["number"] for ref, reply in complaints.items()}
+    #  m-3 is assigned: retriage no longer applies to it
+    act(daemon, AGENT, "assign", number["m-3"], "--department", "后勤")
+
+    #  One complaint, by a supervisor: the same rules, nothing to change
+    status, out, err = daemon.ctl("retriage", number["m-1"], "--reason",
+                                  "check", actor=SUPERVISOR)
+    assert status == 0, (status, out, err)
+    assert out == "%s: triaged -> triaged (version 2)\n" % number["m-1"], out
+    error = refused(daemon, AGENT, "retriage", number["m-2"])
+    assert error == ('complaintctl: 403 FORBIDDEN: actor: "%s" is agent; '
+                     'retriage needs supervisor' % AGENT), error
+    error = refused(daemon, SUPERVISOR, "retriage", number["m-3"])
+    assert error.startswith("complaintctl: 409 CONFLICT: action: complaint "
+                            "%s is assigned, where retriage is not allowed"
+                            % number["m-3"]), error
+    error = refused(daemon, SUPERVISOR, "retriage", number["m-2"],
+                    "--category", "x")
+    assert "422 INVALID: category: not used by action retriage" in error, \
+        error
+
+    #  New rules know cold halls; reload them
+    write_rules(daemon, RULES_V2)
+    status, out, err = daemon.ctl("reload", actor=ADMIN)
+    assert status == 0, (status, out, err)
+    match = re.fullmatch(r"rules reloaded: (cli-2#[0-9a-f]{12}) \((.+)\)\n",
+                         out)
+    assert match, out
+    version = match.group(1)
+    assert version in match.group(2), out
+
+    #  Bulk, by state, one complaint a page: m-2, m-4 and m-5 are
+    #  registered; m-2 and m-4 are cold, m-5 stays registered
+    status, out, err = daemon.ctl("retriage", "--state", "registered",
+                                  "--limit", 1, "--reason", "新规则",
+                                  actor=SUPERVISOR)
+    assert status == 0, (status, out, err)
+    assert out.splitlines() == [
+        "%s: registered -> triaged (version 2)" % number["m-2"],
+        "%s: registered -> triaged (version 2)" % number["m-4"],
+        "%s: registered -> registered (version 2)" % number["m-5"],
+        "retriaged 3, refused 0"], out
+    for ref in ("m-2", "m-4"):
+        record, text = get_both(daemon, number[ref])
+        assert record["case"]["category"] == "environment_hygiene", record
+        assert record["triage"]["rules"] == version, record
+        assert_lines(block(text, "triage:"), triage_lines(record))
+        assert part("matched:", "cold") in text.splitlines(), text
+        entry = history(daemon, number[ref])[-1]
+        assert entry["action"] == "retriage" and entry["actor"] == SUPERVISOR
+        assert {"field": "reason", "new": "新规则"} in entry["changes"], entry
+
+    #  Bulk, by channel: m-3 is assigned and refused, the rest retriaged;
+    #  exit 1, the refusal on its line and counted in the summary
+    status, out, err = daemon.ctl("retriage", "--channel", "web",
+                                  actor=SUPERVISOR)
+    assert status == 1, (status, out, err)
+    lines = out.splitlines()
+    assert lines[0] == "%s: triaged -> triaged (version 3)" % number["m-2"], \
+        lines
+    assert lines[1].startswith(
+        "%s: refused: 409 CONFLICT: action: complaint %s is assigned"
+        % (number["m-3"], number["m-3"])), lines
+    assert lines[2] == "%s: registered -> registered (version 3)" \
+        % number["m-5"], lines
+    assert lines[3] == "retriaged 2, refused 1 (409 CONFLICT: 1)", lines
+    assert len(lines) == 4, lines
+
+    #  --json: ACTED, the ERROR with the complaint it is about, a summary
+    objects = [json.loads(line) for line in daemon.ctl(
+        "--json", "retriage", "--channel", "web", "--limit", 2,
+        actor=SUPERVISOR)[1].splitlines()]
+    assert [obj.get("number") for obj in objects[:3]] == [
+        number["m-2"], number["m-3"], number["m-5"]], objects
+    assert objects[0]["version"] == 4 and objects[0]["state"] == "triaged"
+    assert objects[1]["status"] == 409 and objects[1]["code"] == "CONFLICT"
+    assert objects[1]["id"] == complaints["m-3"]["id"], objects
+    assert objects[3] == {"retriaged": 2, "refused": 1}, objects
+
+    #  By an agent: the first refusal (403) stops it, so that only one
+    #  history records it
+    status, out, err = daemon.ctl("retriage", "--state", "triaged",
+                                  actor=AGENT)
+    assert status == 1, (status, out, err)
+    assert out.splitlines() == [
+        '%s: refused: 403 FORBIDDEN: actor: "%s" is agent; retriage needs '
+        'supervisor' % (number["m-1"], AGENT),
+        "retriaged 0, refused 1 (403 FORBIDDEN: 1)"], out
+    assert "stopped" in err, err
+    refusals = [entry for ref in number for entry in history(
+        daemon, number[ref]) if entry.get("refused")
+        and entry["actor"] == AGENT and entry["action"] == "retriage"]
+    assert len(refusals) == 2, refusals   # the one above and this one
+
+    #  Nothing found: a summary of nothing
+    status, out, err = daemon.ctl("retriage", "--state", "waiting",
+                                  actor=SUPERVISOR)
+    assert status == 0 and out == "retriaged 0, refused 0\n", \
+        (status, out, err)
+    #  A filter the daemon refuses: its error, no summary
+    status, out, err = daemon.ctl("retriage", "--state", "sleeping",
+                                  actor=SUPERVISOR)
+    assert status == 1 and out == "", (status, out, err)
+    assert "422 INVALID: state: " in err, err
+    #  Usage: no id and no filter, --version with filters, a bad option
+    for args in (["retriage"], ["retriage", "--reason", "r"],
+                 ["retriage", "--limit", "5"],
+                 ["retriage", "--state", "triaged", "--version", "2"],
+                 ["retriage", "--state", "triaged", "--colour", "red"],
+                 ["retriage", "--state"]):
+        status, out, err = daemon.ctl(*args, actor=SUPERVISOR)
+        assert status == 2 and out == "", (args, status, out, err)
+        assert err.startswith("complaintctl: "), (args, err)
+    daemon.stop()
+
+
+def test_complaintctl_reload():
+    """reload: an admin's RELOAD answered with the rules' version and the
+    daemon's summary; anyone else is refused, and so are broken rules
+    (the running ones stay)."""
+    daemon = rules_daemon()
+    status, out, err = daemon.ctl("reload", actor=ADMIN)
+    assert status == 0, (status, out, err)
+    match = re.fullmatch(r"rules reloaded: (cli-1#[0-9a-f]{12}) \((.+)\)\n",
+                         out)
+    assert match, out
+    version = match.group(1)
+    (reply,) = daemon.ctl_json("reload", actor=ADMIN)
+    assert reply == {"rules": version, "message": match.group(2)}, reply
+    (submitted,) = daemon.ctl_json("submit", "--channel", "web", "--ref",
+                                   "l-1", "--name", "褚", "--description",
+                                   "多收了挂号费", actor=ADAPTER)
+    record, _ = get_both(daemon, submitted["id"])
+    assert record["triage"]["rules"] == version, record
+
+    #  Refused: an agent, a supervisor, an auditor, a name without a role
+    for actor, role in ((AGENT, "agent"), (SUPERVISOR, "supervisor"),
+                        (READER, "auditor")):
+        error = refused(daemon, actor, "reload")
+        assert error == ('complaintctl: 403 FORBIDDEN: actor: "%s" is %s; '
+                         'reload needs admin' % (actor, role)), error
+    error = refused(daemon, "nobody", "reload")
+    assert error.startswith('complaintctl: 403 FORBIDDEN: actor: "nobody" '
+                            'has no role'), error
+    status, out, err = daemon.ctl("reload", "--now", actor=ADMIN)
+    assert status == 2, (status, out, err)
+
+    #  Broken rules: refused, the running ones stay
+    write_rules(daemon, 'version: "cli-broken"\nrules: 5\n')
+    error = refused(daemon, ADMIN, "reload")
+    assert error.startswith("complaintctl: 422 INVALID: "), error
+    assert "running rules stay" in error and "rules.yaml" in error, error
+    (submitted,) = daemon.ctl_json("submit", "--channel", "web", "--ref",
+                                   "l-2", "--name", "卫", "--description",
+                                   "又多收了", actor=ADAPTER)
+    record, _ = get_both(daemon, submitted["id"])
+    assert record["triage"]["rules"] == version, record
+    assert record["case"]["category"] == "fees_billing", record
+
+    #  Fixed, and triage turned off: no rules
+    write_rules(daemon, RULES_V2)
+    status, out, err = daemon.ctl("reload", actor=ADMIN)
+    assert status == 0 and out.startswith("rules reloaded: cli-2#"), \
+        (status, out, err)
+    daemon.write_config({"triage/enabled": "false"})
+    status, out, err = daemon.ctl("reload", actor=ADMIN)
+    assert status == 0, (status, out, err)
+    assert out.startswith("rules reloaded: none, triage is off ("), out
+    (reply,) = daemon.ctl_json("reload", actor=ADMIN)
+    assert reply["rules"] is None, reply
+    #  Nobody there: 3
+    (port,) = free_ports(1)
+    status, out, err = daemon.ctl("--api", "tcp://127.0.0.1:%d" % port,
+                                  "--timeout", "300", "reload",
+                                  endpoints=False, actor=ADMIN)
+    assert status == 3 and "no answer" in err, (status, out, err)
     daemon.stop()

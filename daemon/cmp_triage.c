@@ -1,0 +1,1880 @@
+/*  =========================================================================
+    cmp_triage - classify, assess, prioritise and route by written rules
+
+    The format of the rules file is documented in the header of
+    daemon/triage.yaml; this file follows it. A rule is read into an
+    s_rule_t: its conditions (cheapest first when tried) and what it sets.
+    Keyword lists become one PCRE2 alternation each, so that a list costs
+    one scan of the text whatever its length.
+    =========================================================================
+*/
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "cmp_classes.h"
+
+//  Fields a rule can decide, in the order of the record
+typedef enum
+{
+    F_CATEGORY,
+    F_SUBCATEGORY,
+    F_SEVERITY,
+    F_IMPACT,
+    F_PRIORITY,
+    F_DEPARTMENT,
+    F_SLA,
+    F_GROUP,
+    F_COUNT
+} s_field_id_t;
+
+static const char *s_field_names[F_COUNT] = {
+  "category", "subcategory", "severity", "impact",
+  "priority", "department",  "sla",      "group"};
+
+//  Texts a condition can look at
+typedef enum
+{
+    T_TEXT, //  description and demands
+    T_DESCRIPTION,
+    T_DEMANDS,
+    T_DEPARTMENT, //  subject.department
+    T_LOCATION,
+    T_STAFF,
+    T_COUNT
+} s_target_t;
+
+static const char *s_target_names[T_COUNT] = {
+  "text", "description", "demands", "department", "location", "staff"};
+
+
+//  Longest keyword and rule name, in bytes
+#define KEYWORD_MAX 200
+#define NAME_MAX_ 64
+#define VALUE_MAX 100
+//  PCRE2 limits for one match: patterns that backtrack without end fail
+#define MATCH_LIMIT 1000000
+#define DEPTH_LIMIT 10000
+
+//  A list of keyword ids
+typedef struct
+{
+    uint32_t *ids; //  Keyword ids
+    size_t size;   //  How many
+} s_ids_t;
+
+//  A text condition: every part that is given must hold
+typedef struct
+{
+    s_ids_t any;         //  One of these keywords must be found
+    s_ids_t all;         //  Each of these must be found
+    s_ids_t none;        //  None of these may be found
+    pcre2_code *pattern; //  A PCRE2 pattern that must match
+} s_matcher_t;
+
+//  Every keyword of every rule is found in one pass over a text by an
+//  Aho-Corasick automaton (a trie of the keywords, in lower case, with
+//  failure links); a rule then looks its keywords up in the set found.
+//  The cost of a triage grows with the length of the text, hardly with
+//  the number of rules.
+typedef struct
+{
+    uint32_t first; //  First edge, or NONE
+    uint32_t fail;  //  Longest proper suffix that is a node
+    uint32_t own;   //  First keyword ending here, or NONE
+    uint32_t dict;  //  Next node on the failure chain that has own, or NONE
+} s_node_t;
+
+typedef struct
+{
+    uint8_t byte;  //  Byte of the edge
+    uint32_t node; //  Node it leads to
+    uint32_t next; //  Next edge of the same node, or NONE
+} s_edge_t;
+
+typedef struct
+{
+    uint32_t keyword; //  Keyword found here
+    uint32_t next;    //  Next output of the same node, or NONE
+} s_output_t;
+
+#define NONE UINT32_MAX
+
+typedef struct
+{
+    zhashx_t *index;     //  "w:" or "p:" and the keyword -> id + 1
+    zlistx_t *texts;     //  Keywords in lower case, by id
+    uint32_t size;       //  Number of keywords
+    size_t *lengths;     //  Byte length per keyword
+    bool *word_start;    //  Must start a word, per keyword
+    s_node_t *nodes;     //  Trie nodes; 0 is the root
+    uint32_t node_count; //  Nodes used
+    s_edge_t *edges;     //  Edges
+    uint32_t edge_count; //  Edges used
+    s_output_t *outputs; //  One output per keyword
+    uint32_t root[256];  //  The root's edges, direct (NONE: none)
+} s_keywords_t;
+
+typedef struct
+{
+    char *name;                  //  Unique name
+    size_t line;                 //  Line in the file
+    uint32_t channels;           //  Bit per channel; 0 is any
+    int anonymous;               //  -1 any, else 0 or 1
+    zlist_t *tiers;              //  Tiers, any of them; NULL is any
+    int64_t repeats;             //  At least so many repeats; -1 any
+    int hours_from;              //  Minute the hours start; -1 any
+    int hours_to;                //  Minute they end (may be < from)
+    uint8_t days;                //  Bit per ISO weekday; 0 is any
+    int working;                 //  -1 any, else 0 or 1
+    s_matcher_t *texts[T_COUNT]; //  Text conditions, NULL if none
+    char *sets[F_COUNT];         //  Values it sets, NULL if not
+    zlist_t *tags;               //  Tags it adds
+    bool emergency;              //  Declares an emergency
+    int64_t raise;               //  Steps to raise the priority
+    bool stop;                   //  Stop after this rule
+} s_rule_t;
+
+//  Structure of our class
+
+struct _cmp_triage_t
+{
+    char *version;                //  Label "#" digest
+    cmp_calendar_t *calendar;     //  For time conditions (not owned)
+    s_rule_t *rules;              //  Rules in file order
+    size_t size;                  //  Number of rules
+    char *defaults[F_COUNT];      //  Values no rule decided
+    int table[4][3];              //  Priority index by severity, impact
+    bool timed;                   //  Some rule has a time condition
+    pcre2_match_data *match_data; //  Reused for every match
+    pcre2_match_context *context; //  Match limits
+    pcre2_jit_stack *jit_stack;   //  Stack for JIT matching
+    s_keywords_t keywords;        //  Every keyword, and the automaton
+    uint64_t *hits[T_COUNT];      //  Keywords found per text, a bit each
+    size_t hit_words;             //  Size of each hits set in words
+};
+
+//  Index of name in a space-separated list, or -1
+static int
+s_index (const char *list, const char *name)
+{
+    size_t length = strlen (name);
+    int index = 0;
+    for (const char *scan = list; *scan; index++) {
+        const char *end = strchr (scan, ' ');
+        size_t size = end ? (size_t) (end - scan) : strlen (scan);
+        if (size == length && memcmp (scan, name, length) == 0)
+            return index;
+        scan += size + (end ? 1 : 0);
+    }
+    return -1;
+}
+
+static const char *
+s_nth (const char *list, int index, char *buffer, size_t size)
+{
+    const char *scan = list;
+    while (index-- > 0)
+        scan = strchr (scan, ' ') + 1;
+    const char *end = strchr (scan, ' ');
+    snprintf (buffer, size, "%.*s",
+              (int) (end ? (size_t) (end - scan) : strlen (scan)), scan);
+    return buffer;
+}
+
+//  --------------------------------------------------------------------------
+//  Reading the file
+
+static void
+s_matcher_destroy (s_matcher_t **self_p)
+{
+    s_matcher_t *self = *self_p;
+    if (!self)
+        return;
+    free (self->any.ids);
+    free (self->all.ids);
+    free (self->none.ids);
+    pcre2_code_free (self->pattern);
+    free (self);
+    *self_p = NULL;
+}
+
+static pcre2_code *
+s_compile (cmp_yaml_t *yaml,
+           yaml_node_t *node,
+           const char *what,
+           const char *pattern,
+           uint32_t options)
+{
+    int code;
+    PCRE2_SIZE offset;
+    pcre2_code *compiled =
+      pcre2_compile ((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
+                     PCRE2_UTF | options, &code, &offset, NULL);
+    if (!compiled) {
+        PCRE2_UCHAR message[256];
+        pcre2_get_error_message (code, message, sizeof (message));
+        cmp_yaml_error (yaml, node, "%s: %s at offset %zu of \"%.80s\"", what,
+                        (char *) message, (size_t) offset, pattern);
+        return NULL;
+    }
+    //  Without JIT (not every machine has it) matching is slower, not wrong
+    pcre2_jit_compile (compiled, PCRE2_JIT_COMPLETE);
+    return compiled;
+}
+
+static bool
+s_word_byte (unsigned char byte)
+{
+    return isalnum (byte) || byte == '_';
+}
+
+//  The id of a keyword, added to the keywords if new, or NONE with an
+//  error. One that starts with a Latin letter or a digit must start a
+//  word; Latin letters are matched in any case.
+static uint32_t
+s_keyword_id (cmp_triage_t *self,
+              cmp_yaml_t *yaml,
+              yaml_node_t *node,
+              const char *what,
+              const char *keyword)
+{
+    size_t size = strlen (keyword);
+    if (size == 0 || cmp_proto_blank (keyword)) {
+        cmp_yaml_error (yaml, node, "%s: a keyword must not be empty", what);
+        return NONE;
+    }
+    if (size > KEYWORD_MAX) {
+        cmp_yaml_error (yaml, node,
+                        "%s: keyword of %zu bytes is over the limit of %d",
+                        what, size, KEYWORD_MAX);
+        return NONE;
+    }
+    s_keywords_t *keywords = &self->keywords;
+    bool word = s_word_byte ((unsigned char) keyword[0]);
+    char *key = zsys_sprintf ("%s%s", word ? "w:" : "p:", keyword);
+    for (char *scan = key + 2; *scan; scan++)
+        *scan = (char) tolower ((unsigned char) *scan);
+    uintptr_t known = (uintptr_t) zhashx_lookup (keywords->index, key);
+    if (!known) {
+        known = ++keywords->size;
+        zhashx_insert (keywords->index, key, (void *) known);
+        zlistx_add_end (keywords->texts, key);
+    }
+    zstr_free (&key);
+    return (uint32_t) known - 1;
+}
+
+//  A list of keywords as ids, or -1 with errors
+static int
+s_keyword_list (cmp_triage_t *self,
+                cmp_yaml_t *yaml,
+                yaml_node_t *node,
+                const char *what,
+                s_ids_t *ids)
+{
+    zlist_t *words = cmp_yaml_strings (yaml, node, what);
+    if (!words)
+        return -1;
+    int rc = 0;
+    if (zlist_size (words) == 0)
+        rc = cmp_yaml_error (yaml, node, "%s: the list of keywords is empty",
+                             what);
+    ids->ids =
+      (uint32_t *) zmalloc ((zlist_size (words) + 1) * sizeof (uint32_t));
+    assert (ids->ids);
+    for (const char *word = (const char *) zlist_first (words); word;
+         word = (const char *) zlist_next (words)) {
+        uint32_t id = s_keyword_id (self, yaml, node, what, word);
+        if (id == NONE)
+            rc = -1;
+        else
+            ids->ids[ids->size++] = id;
+    }
+    zlist_destroy (&words);
+    return rc;
+}
+
+static s_matcher_t *
+s_matcher_new (cmp_triage_t *triage,
+               cmp_yaml_t *yaml,
+               yaml_node_t *node,
+               const char *what)
+{
+    s_matcher_t *self = (s_matcher_t *) zmalloc (sizeof (s_matcher_t));
+    assert (self);
+    char path[160];
+    int rc = 0;
+    if (node && node->type != YAML_MAPPING_NODE)
+        //  A plain list: any of these keywords
+        rc = s_keyword_list (triage, yaml, node, what, &self->any);
+    else {
+        static const char *const keys[] = {"any", "all", "none", "pattern",
+                                           NULL};
+        if (cmp_yaml_expect_map (yaml, node, what, keys)
+            || cmp_yaml_size (node) == 0) {
+            if (cmp_yaml_size (node) == 0)
+                cmp_yaml_error (yaml, node,
+                                "%s: give any, all, none or pattern", what);
+            s_matcher_destroy (&self);
+            return NULL;
+        }
+        static const char *const lists[] = {"any", "all", "none"};
+        s_ids_t *targets[] = {&self->any, &self->all, &self->none};
+        for (int list = 0; list < 3; list++) {
+            yaml_node_t *value = cmp_yaml_get (yaml, node, lists[list]);
+            snprintf (path, sizeof (path), "%.100s.%s", what, lists[list]);
+            if (value
+                && s_keyword_list (triage, yaml, value, path, targets[list]))
+                rc = -1;
+        }
+        yaml_node_t *value = cmp_yaml_get (yaml, node, "pattern");
+        if (value) {
+            snprintf (path, sizeof (path), "%.100s.pattern", what);
+            const char *pattern = cmp_yaml_string (yaml, value, path);
+            if (!pattern
+                || !(self->pattern = s_compile (yaml, value, path, pattern, 0)))
+                rc = -1;
+        }
+    }
+    if (rc)
+        s_matcher_destroy (&self);
+    return self;
+}
+
+//  The edge of node for byte, or NONE
+static inline uint32_t
+s_step (s_keywords_t *self, uint32_t node, uint8_t byte)
+{
+    if (node == 0)
+        return self->root[byte];
+    for (uint32_t edge = self->nodes[node].first; edge != NONE;
+         edge = self->edges[edge].next)
+        if (self->edges[edge].byte == byte)
+            return self->edges[edge].node;
+    return NONE;
+}
+
+//  Build the automaton of the keywords collected
+static void
+s_keywords_build (s_keywords_t *self)
+{
+    size_t bytes = 1;
+    for (const char *key = (const char *) zlistx_first (self->texts); key;
+         key = (const char *) zlistx_next (self->texts))
+        bytes += strlen (key) - 2;
+    self->nodes = (s_node_t *) zmalloc (bytes * sizeof (s_node_t));
+    self->edges = (s_edge_t *) zmalloc (bytes * sizeof (s_edge_t));
+    self->outputs =
+      (s_output_t *) zmalloc ((self->size + 1) * sizeof (s_output_t));
+    self->lengths = (size_t *) zmalloc ((self->size + 1) * sizeof (size_t));
+    self->word_start = (bool *) zmalloc ((self->size + 1) * sizeof (bool));
+    assert (self->nodes && self->edges && self->outputs && self->lengths
+            && self->word_start);
+    for (int byte = 0; byte < 256; byte++)
+        self->root[byte] = NONE;
+    self->nodes[0] = (s_node_t){NONE, 0, NONE, NONE};
+    self->node_count = 1;
+    uint32_t id = 0;
+    for (const char *key = (const char *) zlistx_first (self->texts); key;
+         key = (const char *) zlistx_next (self->texts), id++) {
+        self->word_start[id] = key[0] == 'w';
+        self->lengths[id] = strlen (key + 2);
+        uint32_t node = 0;
+        for (const char *scan = key + 2; *scan; scan++) {
+            uint8_t byte = (uint8_t) *scan;
+            uint32_t next = s_step (self, node, byte);
+            if (next == NONE) {
+                next = self->node_count++;
+                self->nodes[next] = (s_node_t){NONE, 0, NONE, NONE};
+                if (node == 0)
+                    self->root[byte] = next;
+                else {
+                    self->edges[self->edge_count] =
+                      (s_edge_t){byte, next, self->nodes[node].first};
+                    self->nodes[node].first = self->edge_count++;
+                }
+            }
+            node = next;
+        }
+        self->outputs[id] = (s_output_t){id, self->nodes[node].own};
+        self->nodes[node].own = id;
+    }
+    //  Failure links, breadth first
+    uint32_t *queue =
+      (uint32_t *) zmalloc (self->node_count * sizeof (uint32_t));
+    assert (queue);
+    size_t head = 0, tail = 0;
+    for (int byte = 0; byte < 256; byte++)
+        if (self->root[byte] != NONE)
+            queue[tail++] = self->root[byte];
+    while (head < tail) {
+        uint32_t node = queue[head++];
+        for (int byte = 0; byte < 256; byte++) {
+            uint32_t child = s_step (self, node, (uint8_t) byte);
+            if (child == NONE || node == 0)
+                continue;
+            queue[tail++] = child;
+            uint32_t fail = self->nodes[node].fail;
+            uint32_t next;
+            while ((next = s_step (self, fail, (uint8_t) byte)) == NONE
+                   && fail != 0)
+                fail = self->nodes[fail].fail;
+            fail = next != NONE && next != child ? next : 0;
+            self->nodes[child].fail = fail;
+            self->nodes[child].dict =
+              self->nodes[fail].own != NONE ? fail : self->nodes[fail].dict;
+        }
+    }
+    free (queue);
+}
+
+static void
+s_keywords_destroy (s_keywords_t *self)
+{
+    zhashx_destroy (&self->index);
+    zlistx_destroy (&self->texts);
+    free (self->nodes);
+    free (self->edges);
+    free (self->outputs);
+    free (self->lengths);
+    free (self->word_start);
+}
+
+//  Mark in hits every keyword text holds, in one pass
+static void
+s_keywords_scan (s_keywords_t *self, const char *text, uint64_t *hits)
+{
+    uint32_t state = 0;
+    const uint8_t *bytes = (const uint8_t *) text;
+    for (size_t index = 0; bytes[index]; index++) {
+        uint8_t byte = (uint8_t) tolower (bytes[index]);
+        uint32_t next;
+        while ((next = s_step (self, state, byte)) == NONE && state != 0)
+            state = self->nodes[state].fail;
+        state = next == NONE ? 0 : next;
+        uint32_t node =
+          self->nodes[state].own != NONE ? state : self->nodes[state].dict;
+        for (; node != NONE; node = self->nodes[node].dict)
+            for (uint32_t output = self->nodes[node].own; output != NONE;
+                 output = self->outputs[output].next) {
+                size_t start = index + 1 - self->lengths[output];
+                if (self->word_start[output] && start > 0
+                    && s_word_byte (bytes[start - 1]))
+                    continue;
+                hits[output / 64] |= 1ULL << (output % 64);
+            }
+    }
+}
+
+static void
+s_rule_destroy (s_rule_t *rule)
+{
+    free (rule->name);
+    zlist_destroy (&rule->tiers);
+    zlist_destroy (&rule->tags);
+    for (int target = 0; target < T_COUNT; target++)
+        s_matcher_destroy (&rule->texts[target]);
+    for (int field = 0; field < F_COUNT; field++)
+        free (rule->sets[field]);
+}
+
+//  "HH:MM" to minutes since midnight (24:00 allowed), or -1
+static int
+s_minutes (const char *text, size_t size)
+{
+    if (size != 5 || !isdigit ((unsigned char) text[0])
+        || !isdigit ((unsigned char) text[1]) || text[2] != ':'
+        || !isdigit ((unsigned char) text[3])
+        || !isdigit ((unsigned char) text[4]))
+        return -1;
+    int hours = (text[0] - '0') * 10 + text[1] - '0';
+    int minutes = (text[3] - '0') * 10 + text[4] - '0';
+    if (minutes > 59 || hours > 24 || (hours == 24 && minutes))
+        return -1;
+    return hours * 60 + minutes;
+}
+
+//  A value a rule sets: short text without control characters, and for
+//  severity, impact and priority one of their names
+static char *
+s_value (cmp_yaml_t *yaml, yaml_node_t *node, const char *what, int field)
+{
+    const char *value = cmp_yaml_string (yaml, node, what);
+    if (!value)
+        return NULL;
+    const char *names = field == F_SEVERITY   ? CMP_TRIAGE_SEVERITIES
+                        : field == F_IMPACT   ? CMP_TRIAGE_IMPACTS
+                        : field == F_PRIORITY ? CMP_TRIAGE_PRIORITIES
+                                              : NULL;
+    if (names && s_index (names, value) < 0) {
+        cmp_yaml_error (yaml, node, "%s: \"%.64s\" is not one of %s", what,
+                        value, names);
+        return NULL;
+    }
+    if (!*value || cmp_proto_blank (value) || strlen (value) > VALUE_MAX
+        || cmp_proto_control_at (value, false) >= 0) {
+        cmp_yaml_error (yaml, node,
+                        "%s: \"%.64s\" must be 1 to %d bytes of text without "
+                        "control characters",
+                        what, value, VALUE_MAX);
+        return NULL;
+    }
+    return strdup (value);
+}
+
+static int
+s_rule_conditions (cmp_triage_t *self,
+                   cmp_yaml_t *yaml,
+                   yaml_node_t *when,
+                   s_rule_t *rule,
+                   const char *what)
+{
+    static const char *const keys[] = {
+      "channel",  "text",  "description", "demands", "department",
+      "location", "staff", "anonymous",   "tier",    "repeats",
+      "hours",    "days",  "working",     NULL};
+    char path[160];
+    snprintf (path, sizeof (path), "%.100s: when", what);
+    if (cmp_yaml_expect_map (yaml, when, path, keys))
+        return -1;
+    int rc = 0;
+    yaml_node_t *value;
+    if ((value = cmp_yaml_get (yaml, when, "channel"))) {
+        snprintf (path, sizeof (path), "%.100s: when.channel", what);
+        zlist_t *names = cmp_yaml_strings (yaml, value, path);
+        for (const char *name = names ? (const char *) zlist_first (names)
+                                      : NULL;
+             name; name = (const char *) zlist_next (names)) {
+            int index = s_index ("phone email web counter letter social", name);
+            if (index < 0)
+                rc = cmp_yaml_error (yaml, value,
+                                     "%s: \"%.64s\" is not one of phone, "
+                                     "email, web, counter, letter, social",
+                                     path, name);
+            else
+                rule->channels |= 1u << index;
+        }
+        if (!names)
+            rc = -1;
+        zlist_destroy (&names);
+    }
+    for (int target = 0; target < T_COUNT; target++)
+        if ((value = cmp_yaml_get (yaml, when, s_target_names[target]))) {
+            snprintf (path, sizeof (path), "%.100s: when.%s", what,
+                      s_target_names[target]);
+            rule->texts[target] = s_matcher_new (self, yaml, value, path);
+            if (!rule->texts[target])
+                rc = -1;
+        }
+    rule->anonymous = -1;
+    if ((value = cmp_yaml_get (yaml, when, "anonymous"))) {
+        bool flag;
+        snprintf (path, sizeof (path), "%.100s: when.anonymous", what);
+        if (cmp_yaml_bool (yaml, value, path, &flag))
+            rc = -1;
+        else
+            rule->anonymous = flag;
+    }
+    if ((value = cmp_yaml_get (yaml, when, "tier"))) {
+        snprintf (path, sizeof (path), "%.100s: when.tier", what);
+        if (!(rule->tiers = cmp_yaml_strings (yaml, value, path)))
+            rc = -1;
+    }
+    rule->repeats = -1;
+    if ((value = cmp_yaml_get (yaml, when, "repeats"))) {
+        snprintf (path, sizeof (path), "%.100s: when.repeats", what);
+        if (cmp_yaml_int (yaml, value, path, 1, 1000000, &rule->repeats))
+            rc = -1;
+    }
+    rule->hours_from = -1;
+    if ((value = cmp_yaml_get (yaml, when, "hours"))) {
+        snprintf (path, sizeof (path), "%.100s: when.hours", what);
+        const char *text = cmp_yaml_string (yaml, value, path);
+        const char *dash = text ? strchr (text, '-') : NULL;
+        if (text) {
+            rule->hours_from = dash ? s_minutes (text, dash - text) : -1;
+            rule->hours_to =
+              dash ? s_minutes (dash + 1, strlen (dash + 1)) : -1;
+            if (rule->hours_from < 0 || rule->hours_to < 0
+                || rule->hours_from == rule->hours_to) {
+                rule->hours_from = -1;
+                rc = cmp_yaml_error (yaml, value,
+                                     "%s: \"%.64s\" is not HH:MM-HH:MM (two "
+                                     "different times)",
+                                     path, text);
+            }
+        } else
+            rc = -1;
+        self->timed = true;
+    }
+    if ((value = cmp_yaml_get (yaml, when, "days"))) {
+        snprintf (path, sizeof (path), "%.100s: when.days", what);
+        zlist_t *names = cmp_yaml_strings (yaml, value, path);
+        for (const char *name = names ? (const char *) zlist_first (names)
+                                      : NULL;
+             name; name = (const char *) zlist_next (names)) {
+            int day = s_index ("mon tue wed thu fri sat sun", name);
+            if (day < 0)
+                rc = cmp_yaml_error (yaml, value,
+                                     "%s: \"%.64s\" is not one of mon, tue, "
+                                     "wed, thu, fri, sat, sun",
+                                     path, name);
+            else
+                rule->days |= 1u << (day + 1);
+        }
+        if (!names)
+            rc = -1;
+        zlist_destroy (&names);
+        self->timed = true;
+    }
+    rule->working = -1;
+    if ((value = cmp_yaml_get (yaml, when, "working"))) {
+        bool flag;
+        snprintf (path, sizeof (path), "%.100s: when.working", what);
+        if (cmp_yaml_bool (yaml, value, path, &flag))
+            rc = -1;
+        else
+            rule->working = flag;
+        self->timed = true;
+    }
+    return rc;
+}
+
+static int
+s_rule_actions (cmp_yaml_t *yaml,
+                yaml_node_t *set,
+                s_rule_t *rule,
+                const char *what)
+{
+    static const char *const keys[] = {
+      "category",       "subcategory", "severity", "impact", "priority",
+      "department",     "sla",         "group",    "tags",   "emergency",
+      "raise_priority", NULL};
+    char path[160];
+    snprintf (path, sizeof (path), "%.100s: set", what);
+    if (cmp_yaml_expect_map (yaml, set, path, keys))
+        return -1;
+    int rc = 0;
+    yaml_node_t *value;
+    for (int field = 0; field < F_COUNT; field++)
+        if ((value = cmp_yaml_get (yaml, set, s_field_names[field]))) {
+            snprintf (path, sizeof (path), "%.100s: set.%s", what,
+                      s_field_names[field]);
+            if (!(rule->sets[field] = s_value (yaml, value, path, field)))
+                rc = -1;
+        }
+    if ((value = cmp_yaml_get (yaml, set, "tags"))) {
+        snprintf (path, sizeof (path), "%.100s: set.tags", what);
+        rule->tags = cmp_yaml_strings (yaml, value, path);
+        for (const char *tag =
+               rule->tags ? (const char *) zlist_first (rule->tags) : NULL;
+             tag; tag = (const char *) zlist_next (rule->tags))
+            if (!*tag || strlen (tag) > 64
+                || cmp_proto_control_at (tag, false) >= 0)
+                rc = cmp_yaml_error (yaml, value,
+                                     "%s: \"%.64s\" must be 1 to 64 bytes "
+                                     "without control characters",
+                                     path, tag);
+        if (!rule->tags)
+            rc = -1;
+    }
+    if ((value = cmp_yaml_get (yaml, set, "emergency"))) {
+        snprintf (path, sizeof (path), "%.100s: set.emergency", what);
+        if (cmp_yaml_bool (yaml, value, path, &rule->emergency))
+            rc = -1;
+    }
+    if ((value = cmp_yaml_get (yaml, set, "raise_priority"))) {
+        snprintf (path, sizeof (path), "%.100s: set.raise_priority", what);
+        if (cmp_yaml_int (yaml, value, path, 1, 3, &rule->raise))
+            rc = -1;
+    }
+    return rc;
+}
+
+static int
+s_rule_new (cmp_triage_t *self,
+            cmp_yaml_t *yaml,
+            yaml_node_t *node,
+            size_t index,
+            s_rule_t *rule)
+{
+    static const char *const keys[] = {"name", "when", "set", "stop", NULL};
+    char what[160];
+    snprintf (what, sizeof (what), "rules[%zu]", index);
+    rule->line = cmp_yaml_line (node);
+    if (cmp_yaml_expect_map (yaml, node, what, keys))
+        return -1;
+    yaml_node_t *value = cmp_yaml_get (yaml, node, "name");
+    const char *name = value ? cmp_yaml_string (yaml, value, "name") : NULL;
+    if (!value)
+        return cmp_yaml_error (yaml, node, "%s: needs a name", what);
+    if (!name)
+        return -1;
+    if (!*name || strlen (name) > NAME_MAX_
+        || cmp_proto_control_at (name, false) >= 0 || strchr (name, ','))
+        return cmp_yaml_error (yaml, value,
+                               "%s: name \"%.64s\" must be 1 to %d bytes, "
+                               "without commas or control characters",
+                               what, name, NAME_MAX_);
+    for (size_t before = 0; before < index; before++)
+        if (self->rules[before].name && streq (self->rules[before].name, name))
+            return cmp_yaml_error (yaml, value,
+                                   "rule \"%s\" is already the name of the "
+                                   "rule on line %zu",
+                                   name, self->rules[before].line);
+    rule->name = strdup (name);
+    snprintf (what, sizeof (what), "rule \"%s\"", name);
+    int rc = 0;
+    rule->anonymous = rule->working = -1;
+    rule->repeats = rule->hours_from = -1;
+    if ((value = cmp_yaml_get (yaml, node, "when"))
+        && s_rule_conditions (self, yaml, value, rule, what))
+        rc = -1;
+    if (!(value = cmp_yaml_get (yaml, node, "set")))
+        rc = cmp_yaml_error (yaml, node, "%s: needs a set of actions", what);
+    else if (s_rule_actions (yaml, value, rule, what))
+        rc = -1;
+    if ((value = cmp_yaml_get (yaml, node, "stop"))) {
+        char path[180];
+        snprintf (path, sizeof (path), "%.100s: stop", what);
+        if (cmp_yaml_bool (yaml, value, path, &rule->stop))
+            rc = -1;
+    }
+    return rc;
+}
+
+static int
+s_read_table (cmp_triage_t *self, cmp_yaml_t *yaml, yaml_node_t *node)
+{
+    static const char *const severities[] = {"critical", "major", "ordinary",
+                                             "minor", NULL};
+    static const char *const impacts[] = {"one", "several", "public", NULL};
+    if (!node)
+        return cmp_yaml_error (yaml, NULL,
+                               "needs a priority table (priority: severity: "
+                               "impact: priority)");
+    if (cmp_yaml_expect_map (yaml, node, "priority", severities))
+        return -1;
+    int rc = 0;
+    for (int severity = 0; severities[severity]; severity++) {
+        yaml_node_t *row = cmp_yaml_get (yaml, node, severities[severity]);
+        char what[64];
+        snprintf (what, sizeof (what), "priority.%s", severities[severity]);
+        if (!row) {
+            rc = cmp_yaml_error (yaml, node, "%s is missing", what);
+            continue;
+        }
+        if (cmp_yaml_expect_map (yaml, row, what, impacts)) {
+            rc = -1;
+            continue;
+        }
+        for (int impact = 0; impacts[impact]; impact++) {
+            char path[96];
+            snprintf (path, sizeof (path), "%.100s.%s", what, impacts[impact]);
+            yaml_node_t *cell = cmp_yaml_get (yaml, row, impacts[impact]);
+            const char *value =
+              cell ? cmp_yaml_string (yaml, cell, path) : NULL;
+            int priority = value ? s_index (CMP_TRIAGE_PRIORITIES, value) : -1;
+            if (!cell)
+                rc = cmp_yaml_error (yaml, row, "%s is missing", path);
+            else if (value && priority < 0)
+                rc =
+                  cmp_yaml_error (yaml, cell, "%s: \"%.64s\" is not one of %s",
+                                  path, value, CMP_TRIAGE_PRIORITIES);
+            else if (!value)
+                rc = -1;
+            self->table[severity][impact] = priority;
+        }
+    }
+    return rc;
+}
+
+static int
+s_read_defaults (cmp_triage_t *self, cmp_yaml_t *yaml, yaml_node_t *node)
+{
+    static const char *const keys[] = {"category", "subcategory", "severity",
+                                       "impact",   "department",  "sla",
+                                       "group",    NULL};
+    int rc = 0;
+    if (node) {
+        if (cmp_yaml_expect_map (yaml, node, "defaults", keys))
+            return -1;
+        for (int field = 0; field < F_COUNT; field++) {
+            yaml_node_t *value =
+              cmp_yaml_get (yaml, node, s_field_names[field]);
+            char path[64];
+            snprintf (path, sizeof (path), "defaults.%s", s_field_names[field]);
+            if (value
+                && !(self->defaults[field] =
+                       s_value (yaml, value, path, field)))
+                rc = -1;
+        }
+    }
+    //  The priority table needs a severity and an impact
+    if (!self->defaults[F_SEVERITY])
+        self->defaults[F_SEVERITY] = strdup ("ordinary");
+    if (!self->defaults[F_IMPACT])
+        self->defaults[F_IMPACT] = strdup ("one");
+    return rc;
+}
+
+//  Label "#" the first 12 hex digits of the text's SHA-1
+static char *
+s_version (const char *label, const char *text, size_t size)
+{
+    zdigest_t *digest = zdigest_new ();
+    assert (digest);
+    zdigest_update (digest, (const byte *) text, size);
+    char hex[13];
+    snprintf (hex, sizeof (hex), "%s", zdigest_string (digest));
+    for (char *scan = hex; *scan; scan++)
+        *scan = (char) tolower ((unsigned char) *scan);
+    zdigest_destroy (&digest);
+    return zsys_sprintf ("%s#%s", label ? label : "rules", hex);
+}
+
+cmp_triage_t *
+cmp_triage_new (const char *name,
+                const char *text,
+                size_t size,
+                zhashx_t *calendars,
+                zlist_t *errors)
+{
+    assert (name);
+    assert (errors);
+    cmp_yaml_t *yaml = cmp_yaml_new (name, text, size, errors);
+    if (!yaml)
+        return NULL;
+    cmp_triage_t *self = (cmp_triage_t *) zmalloc (sizeof (cmp_triage_t));
+    assert (self);
+    self->keywords.index = zhashx_new ();
+    self->keywords.texts = zlistx_new ();
+    assert (self->keywords.index && self->keywords.texts);
+    zlistx_set_destructor (self->keywords.texts, (czmq_destructor *) zstr_free);
+    zlistx_set_duplicator (self->keywords.texts, (czmq_duplicator *) strdup);
+    static const char *const keys[] = {"version",  "calendar", "priority",
+                                       "defaults", "rules",    NULL};
+    yaml_node_t *root = cmp_yaml_root (yaml);
+    if (cmp_yaml_expect_map (yaml, root, "the rules file", keys))
+        goto done;
+
+    yaml_node_t *value = cmp_yaml_get (yaml, root, "version");
+    const char *label = value ? cmp_yaml_string (yaml, value, "version") : NULL;
+    if (label
+        && (!*label || strlen (label) > 64
+            || cmp_proto_control_at (label, false) >= 0 || strchr (label, '#')))
+        cmp_yaml_error (yaml, value,
+                        "version: \"%.64s\" must be 1 to 64 bytes without # "
+                        "or control characters",
+                        label);
+    self->version = s_version (label, text, size);
+    s_read_table (self, yaml, cmp_yaml_get (yaml, root, "priority"));
+    s_read_defaults (self, yaml, cmp_yaml_get (yaml, root, "defaults"));
+
+    yaml_node_t *rules = cmp_yaml_get (yaml, root, "rules");
+    if (!rules || rules->type != YAML_SEQUENCE_NODE) {
+        cmp_yaml_error (yaml, rules ? rules : root,
+                        "rules must be a list of rules (rules: - name: ...)");
+        goto done;
+    }
+    self->size = cmp_yaml_size (rules);
+    self->rules = (s_rule_t *) zmalloc ((self->size + 1) * sizeof (s_rule_t));
+    assert (self->rules);
+    for (size_t index = 0; index < self->size; index++)
+        s_rule_new (self, yaml, cmp_yaml_item (yaml, rules, index), index,
+                    &self->rules[index]);
+
+    const char *calendar = "default";
+    if ((value = cmp_yaml_get (yaml, root, "calendar")))
+        calendar = cmp_yaml_string (yaml, value, "calendar");
+    if (calendar) {
+        self->calendar =
+          calendars ? (cmp_calendar_t *) zhashx_lookup (calendars, calendar)
+                    : NULL;
+        if (!self->calendar && (value || self->timed))
+            cmp_yaml_error (yaml, value ? value : root,
+                            "calendar \"%.64s\" is not defined in the "
+                            "calendars file",
+                            calendar);
+    }
+done:
+    if (cmp_yaml_errors (yaml))
+        cmp_triage_destroy (&self);
+    cmp_yaml_destroy (&yaml);
+    if (self) {
+        s_keywords_build (&self->keywords);
+        self->hit_words = self->keywords.size / 64 + 1;
+        for (int target = 0; target < T_COUNT; target++) {
+            self->hits[target] =
+              (uint64_t *) zmalloc (self->hit_words * sizeof (uint64_t));
+            assert (self->hits[target]);
+        }
+        self->match_data = pcre2_match_data_create (1, NULL);
+        self->context = pcre2_match_context_create (NULL);
+        self->jit_stack = pcre2_jit_stack_create (32 * 1024, 1024 * 1024, NULL);
+        assert (self->match_data && self->context && self->jit_stack);
+        pcre2_set_match_limit (self->context, MATCH_LIMIT);
+        pcre2_set_depth_limit (self->context, DEPTH_LIMIT);
+        pcre2_jit_stack_assign (self->context, NULL, self->jit_stack);
+    }
+    return self;
+}
+
+cmp_triage_t *
+cmp_triage_load (const char *filename, zhashx_t *calendars, zlist_t *errors)
+{
+    assert (filename);
+    zfile_t *file = zfile_new (NULL, filename);
+    zchunk_t *chunk = file && zfile_input (file) == 0
+                        ? zfile_read (file, zfile_cursize (file), 0)
+                        : NULL;
+    zfile_destroy (&file);
+    if (!chunk) {
+        char *error =
+          zsys_sprintf ("%s: cannot be read: %s", filename, strerror (errno));
+        zlist_append (errors, error);
+        zstr_free (&error);
+        return NULL;
+    }
+    cmp_triage_t *self =
+      cmp_triage_new (filename, (const char *) zchunk_data (chunk),
+                      zchunk_size (chunk), calendars, errors);
+    zchunk_destroy (&chunk);
+    return self;
+}
+
+void
+cmp_triage_destroy (cmp_triage_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        cmp_triage_t *self = *self_p;
+        for (size_t index = 0; self->rules && index < self->size; index++)
+            s_rule_destroy (&self->rules[index]);
+        free (self->rules);
+        for (int field = 0; field < F_COUNT; field++)
+            free (self->defaults[field]);
+        pcre2_match_data_free (self->match_data);
+        pcre2_match_context_free (self->context);
+        pcre2_jit_stack_free (self->jit_stack);
+        s_keywords_destroy (&self->keywords);
+        for (int target = 0; target < T_COUNT; target++)
+            free (self->hits[target]);
+        free (self->version);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+cmp_triage_version (cmp_triage_t *self)
+{
+    assert (self);
+    return self->version;
+}
+
+size_t
+cmp_triage_size (cmp_triage_t *self)
+{
+    assert (self);
+    return self->size;
+}
+
+const char *
+cmp_triage_priority (cmp_triage_t *self,
+                     const char *severity,
+                     const char *impact)
+{
+    assert (self);
+    static const char *const names[] = {"urgent", "high", "normal", "low"};
+    int row = severity ? s_index (CMP_TRIAGE_SEVERITIES, severity) : -1;
+    int column = impact ? s_index (CMP_TRIAGE_IMPACTS, impact) : -1;
+    if (row < 0 || column < 0)
+        return NULL;
+    return names[self->table[row][column]];
+}
+
+//  --------------------------------------------------------------------------
+//  Triage of one complaint
+
+//  What the rules look at, worked out once per complaint
+typedef struct
+{
+    const char *texts[T_COUNT][2]; //  Up to two texts per target
+    uint32_t channel;              //  Channel bit
+    bool anonymous;                //  Complainant is anonymous
+    const char *tier;              //  Complainant's tier, or NULL
+    uint64_t repeats;              //  Repeat count
+    int64_t at;                    //  When complained
+    bool local_known;              //  local and working are worked out
+    cmp_calendar_local_t local;    //  Local time of at
+    bool working;                  //  at is in working time
+    uint64_t *hits[T_COUNT][2];    //  Keywords found, per text
+} s_facts_t;
+
+//  Valid UTF-8 text, or NULL (never matched)
+static const char *
+s_checked (const char *text)
+{
+    return text && cmp_proto_utf8_error (text, strlen (text)) < 0 ? text : NULL;
+}
+
+static bool
+s_found (cmp_triage_t *self, pcre2_code *code, const char *texts[2])
+{
+    for (int index = 0; index < 2; index++)
+        if (texts[index]
+            && pcre2_match (code, (PCRE2_SPTR) texts[index],
+                            PCRE2_ZERO_TERMINATED, 0, PCRE2_NO_UTF_CHECK,
+                            self->match_data, self->context)
+                 >= 0)
+            return true;
+    return false;
+}
+
+//  True if keyword id is in one of the hit sets
+static inline bool
+s_hit (uint64_t *hits[2], uint32_t id)
+{
+    uint64_t bit = 1ULL << (id % 64);
+    return (hits[0] && (hits[0][id / 64] & bit))
+           || (hits[1] && (hits[1][id / 64] & bit));
+}
+
+static bool
+s_matcher_holds (cmp_triage_t *self,
+                 s_matcher_t *matcher,
+                 const char *texts[2],
+                 uint64_t *hits[2])
+{
+    for (size_t index = 0; index < matcher->none.size; index++)
+        if (s_hit (hits, matcher->none.ids[index]))
+            return false;
+    bool any = matcher->any.size == 0;
+    for (size_t index = 0; index < matcher->any.size && !any; index++)
+        any = s_hit (hits, matcher->any.ids[index]);
+    if (!any)
+        return false;
+    for (size_t index = 0; index < matcher->all.size; index++)
+        if (!s_hit (hits, matcher->all.ids[index]))
+            return false;
+    if (matcher->pattern && !s_found (self, matcher->pattern, texts))
+        return false;
+    return true;
+}
+
+static bool
+s_rule_holds (cmp_triage_t *self, s_rule_t *rule, s_facts_t *facts)
+{
+    if (rule->channels && !(rule->channels & facts->channel))
+        return false;
+    if (rule->anonymous >= 0 && rule->anonymous != (int) facts->anonymous)
+        return false;
+    if (rule->repeats >= 0 && facts->repeats < (uint64_t) rule->repeats)
+        return false;
+    if (rule->tiers) {
+        bool found = false;
+        for (const char *tier = (const char *) zlist_first (rule->tiers);
+             tier && facts->tier && !found;
+             tier = (const char *) zlist_next (rule->tiers))
+            found = strcasecmp (tier, facts->tier) == 0;
+        if (!found)
+            return false;
+    }
+    if (rule->hours_from >= 0 || rule->days || rule->working >= 0) {
+        if (!facts->local_known) {
+            cmp_calendar_local (self->calendar, facts->at, &facts->local);
+            facts->working = cmp_calendar_working (self->calendar, facts->at);
+            facts->local_known = true;
+        }
+        int minute = facts->local.minute;
+        if (rule->hours_from >= 0
+            && !(rule->hours_from < rule->hours_to
+                   ? minute >= rule->hours_from && minute < rule->hours_to
+                   : minute >= rule->hours_from || minute < rule->hours_to))
+            return false;
+        if (rule->days && !(rule->days & (1u << facts->local.weekday)))
+            return false;
+        if (rule->working >= 0 && rule->working != (int) facts->working)
+            return false;
+    }
+    for (int target = 0; target < T_COUNT; target++)
+        if (rule->texts[target]
+            && !s_matcher_holds (self, rule->texts[target],
+                                 facts->texts[target], facts->hits[target]))
+            return false;
+    return true;
+}
+
+static void
+s_add_once (zlist_t *list, const char *item)
+{
+    for (const char *have = (const char *) zlist_first (list); have;
+         have = (const char *) zlist_next (list))
+        if (streq (have, item))
+            return;
+    zlist_append (list, (void *) item);
+}
+
+void
+cmp_triage_apply (cmp_triage_t *self,
+                  cmp_proto_t *record,
+                  int64_t now,
+                  cmp_triage_result_t *result)
+{
+    assert (self);
+    assert (record);
+    memset (result, 0, sizeof (*result));
+    s_facts_t facts;
+    memset (&facts, 0, sizeof (facts));
+    const char *description = s_checked (cmp_proto_description (record));
+    const char *demands = s_checked (cmp_proto_demands (record));
+    facts.texts[T_TEXT][0] = description;
+    facts.texts[T_TEXT][1] = demands;
+    facts.texts[T_DESCRIPTION][0] = description;
+    facts.texts[T_DEMANDS][0] = demands;
+    facts.texts[T_DEPARTMENT][0] = s_checked (cmp_proto_department (record));
+    facts.texts[T_LOCATION][0] = s_checked (cmp_proto_location (record));
+    facts.texts[T_STAFF][0] = s_checked (cmp_proto_staff (record));
+    //  One pass over each text finds every keyword of every rule
+    for (int target = T_DESCRIPTION; target < T_COUNT; target++) {
+        memset (self->hits[target], 0, self->hit_words * sizeof (uint64_t));
+        if (facts.texts[target][0]) {
+            s_keywords_scan (&self->keywords, facts.texts[target][0],
+                             self->hits[target]);
+            facts.hits[target][0] = self->hits[target];
+        }
+    }
+    facts.hits[T_TEXT][0] = facts.hits[T_DESCRIPTION][0];
+    facts.hits[T_TEXT][1] = facts.hits[T_DEMANDS][0];
+    int channel = cmp_proto_channel (record)
+                    ? s_index ("phone email web counter letter social",
+                               cmp_proto_channel (record))
+                    : -1;
+    facts.channel = channel >= 0 ? 1u << channel : 0;
+    facts.anonymous = cmp_proto_anonymous (record);
+    facts.tier = cmp_proto_tier (record);
+    facts.repeats = cmp_proto_repeats (record);
+    facts.at = cmp_proto_has (record, "complained_at")
+                 ? cmp_proto_complained_at (record)
+                 : now;
+
+    const char *decided[F_COUNT] = {NULL};
+    const char *by[F_COUNT] = {NULL};
+    const char *emergency_by = NULL;
+    const char *raised_by = NULL;
+    int64_t raise = 0;
+    zlist_t *matched = cmp_proto_matched (record);
+    zlist_t *tags = cmp_proto_triage_tags (record);
+    zlist_purge (matched);
+    zlist_purge (tags);
+    for (size_t index = 0; index < self->size; index++) {
+        s_rule_t *rule = &self->rules[index];
+        if (!s_rule_holds (self, rule, &facts))
+            continue;
+        result->matched++;
+        zlist_append (matched, rule->name);
+        for (int field = 0; field < F_COUNT; field++)
+            if (rule->sets[field] && !decided[field]) {
+                decided[field] = rule->sets[field];
+                by[field] = rule->name;
+            }
+        for (const char *tag =
+               rule->tags ? (const char *) zlist_first (rule->tags) : NULL;
+             tag; tag = (const char *) zlist_next (rule->tags))
+            s_add_once (tags, tag);
+        if (rule->emergency) {
+            if (!emergency_by)
+                emergency_by = rule->name;
+            size_t used = strlen (result->emergency_rules);
+            snprintf (result->emergency_rules + used,
+                      sizeof (result->emergency_rules) - used, "%s%s",
+                      used ? ", " : "", rule->name);
+        }
+        if (rule->raise > raise) {
+            raise = rule->raise;
+            raised_by = rule->name;
+        }
+        if (rule->stop)
+            break;
+    }
+    for (int field = 0; field < F_COUNT; field++)
+        if (!decided[field])
+            decided[field] = self->defaults[field];
+
+    //  Priority: a rule's, or the table's; then raised
+    char priority[16];
+    int level =
+      decided[F_PRIORITY]
+        ? s_index (CMP_TRIAGE_PRIORITIES, decided[F_PRIORITY])
+        : self->table[s_index (CMP_TRIAGE_SEVERITIES, decided[F_SEVERITY])]
+                     [s_index (CMP_TRIAGE_IMPACTS, decided[F_IMPACT])];
+    if (raise) {
+        level = level - (int) raise < 0 ? 0 : level - (int) raise;
+        if (!by[F_PRIORITY])
+            by[F_PRIORITY] = raised_by;
+    }
+    decided[F_PRIORITY] =
+      s_nth (CMP_TRIAGE_PRIORITIES, level, priority, sizeof (priority));
+
+    cmp_proto_set_category (record, decided[F_CATEGORY]);
+    cmp_proto_set_subcategory (record, decided[F_SUBCATEGORY]);
+    cmp_proto_set_severity (record, decided[F_SEVERITY]);
+    cmp_proto_set_impact (record, decided[F_IMPACT]);
+    cmp_proto_set_priority (record, decided[F_PRIORITY]);
+    cmp_proto_set_case_department (record, decided[F_DEPARTMENT]);
+    cmp_proto_set_sla (record, decided[F_SLA]);
+    cmp_proto_set_group (record, decided[F_GROUP]);
+    if (emergency_by)
+        cmp_proto_set_emergency (record, true);
+    else
+        cmp_proto_unset (record, "emergency");
+    for (int field = 0; field < F_COUNT; field++)
+        cmp_proto_set_decided_by (record, s_field_names[field], by[field]);
+    cmp_proto_set_decided_by (record, "emergency", emergency_by);
+    cmp_proto_set_rules (record, self->version);
+    cmp_proto_set_triaged_at (record, now);
+    result->classified = by[F_CATEGORY] != NULL;
+    result->emergency = emergency_by != NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+//  Shipped rules: a channel, a text, and the expected triage as
+//  "category=.. severity=.. impact=.. priority=.. department=..
+//  emergency=.. sla=.. tags=a,b" (the complaint made in working time)
+static const struct
+{
+    const char *channel;     //  Channel
+    const char *description; //  Description
+    const char *expected;    //  Triage expected
+} s_shipped_cases[] = {
+  {"web", "服务员态度很差，对我大吼大叫",
+   "category=service_attitude severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"phone", "护士很不耐烦，叫了几次都不理人",
+   "category=service_attitude severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"email", "The receptionist was rude and ignored me for 20 minutes.",
+   "category=service_attitude severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"web", "买的洗衣机用了三天就坏了，要求退款",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email",
+   "The kettle I bought is defective and stopped working after a week.",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "酒店房间很脏，卫生间有蟑螂，还有异味",
+   "category=environment_hygiene severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"phone", "The room was dirty and there was a cockroach in the bathroom.",
+   "category=environment_hygiene severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"web", "楼上装修噪音太大，晚上根本睡不着",
+   "category=environment_hygiene severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"counter", "收费处多收了我200元，发票也不给开",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"email", "I was charged twice for the same night and the invoice is wrong.",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"web", "退款一直没到账，已经半个月了",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"email", "Hidden fees were added to my phone bill.",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"web", "扣费不明，话费比上个月多了一百块",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"web", "快递三天了还没到，物流信息也不更新",
+   "category=delivery severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "My parcel was lost and the courier will not answer my calls.",
+   "category=delivery severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"phone", "外卖送错了地址，还超时一个小时",
+   "category=delivery severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"phone", "医生开错药，我妈吃了以后头晕",
+   "category=medical_safety severity=major impact=one priority=high "
+   "department= emergency=false sla=serious tags=safety"},
+  {"web", "孩子被误诊为感冒，耽误了治疗",
+   "category=medical_safety severity=major impact=one priority=high "
+   "department= emergency=false sla=serious tags=safety"},
+  {"letter", "术后伤口感染，医院一直推诿",
+   "category=medical_safety severity=major impact=one priority=high "
+   "department= emergency=false sla=serious tags=safety"},
+  {"email",
+   "The nurse gave my father the wrong medication and he is now in intensive "
+   "care.",
+   "category=medical_safety severity=major impact=one priority=high "
+   "department= emergency=false sla=serious tags=safety"},
+  {"web", "医院把我的病历泄露给了我的单位",
+   "category=privacy severity=major impact=one priority=high department= "
+   "emergency=false sla=serious tags="},
+  {"phone", "每天都接到骚扰电话，肯定是你们泄露了我的个人信息",
+   "category=privacy severity=major impact=one priority=high department= "
+   "emergency=false sla=serious tags="},
+  {"email",
+   "My personal data was shared with a marketing company without my consent.",
+   "category=privacy severity=major impact=one priority=high department= "
+   "emergency=false sla=serious tags="},
+  {"phone", "每天都接到推销电话，不胜其烦",
+   "category=privacy severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"phone", "我父亲在你们医院做完手术后死亡，家属要求说法",
+   "category=medical_safety severity=critical impact=one priority=urgent "
+   "department= emergency=true sla=emergency tags=safety"},
+  {"web", "游泳池边地滑，我儿子摔倒骨折了",
+   "category=other severity=critical impact=one priority=urgent department= "
+   "emergency=false sla=serious tags=safety"},
+  {"phone", "孩子在游乐区被门夹伤了手指，流了很多血",
+   "category=other severity=critical impact=one priority=urgent department= "
+   "emergency=false sla=serious tags=safety"},
+  {"phone", "我们一家人在你们餐厅吃饭后集体食物中毒，已经送医",
+   "category=other severity=critical impact=several priority=urgent "
+   "department= emergency=true sla=emergency tags=safety"},
+  {"phone", "我们5个人在酒店吃了早餐后都上吐下泻",
+   "category=other severity=critical impact=several priority=urgent "
+   "department= emergency=true sla=emergency tags=safety"},
+  {"email",
+   "Several of us were injured when the ceiling collapsed in the lobby.",
+   "category=other severity=critical impact=several priority=urgent "
+   "department= emergency=true sla=emergency tags=safety"},
+  {"email", "Our whole family got food poisoning after the buffet.",
+   "category=other severity=critical impact=several priority=urgent "
+   "department= emergency=true sla=emergency tags=safety"},
+  {"phone", "在你们医院输液后过敏休克了",
+   "category=medical_safety severity=critical impact=one priority=urgent "
+   "department= emergency=false sla=serious tags=safety"},
+  {"web", "我们在大堂被保安殴打，已经报警了",
+   "category=other severity=critical impact=one priority=urgent department= "
+   "emergency=false sla=serious tags=safety,police"},
+  {"phone", "你们的员工太过分了，我要请律师起诉你们",
+   "category=other severity=major impact=one priority=urgent department= "
+   "emergency=false sla=serious tags=legal,agitated"},
+  {"email", "If this is not fixed I will sue you.",
+   "category=other severity=major impact=one priority=high department= "
+   "emergency=false sla=serious tags=legal"},
+  {"web", "我已经联系了记者，明天就曝光你们",
+   "category=other severity=major impact=public priority=urgent department= "
+   "emergency=false sla=serious tags=media"},
+  {"web", "我要打12315投诉你们卖假货",
+   "category=quality severity=major impact=one priority=high department= "
+   "emergency=false sla=serious tags=regulator"},
+  {"phone", "护士态度恶劣，我要向卫健委投诉",
+   "category=service_attitude severity=major impact=one priority=high "
+   "department= emergency=false sla=serious tags=regulator"},
+  {"counter", "我要找律师，你们的医生误诊",
+   "category=medical_safety severity=major impact=one priority=high "
+   "department= emergency=false sla=serious tags=legal,safety"},
+  {"web", "你们的客服太过分了，再不处理我就发到网上",
+   "category=other severity=major impact=public priority=urgent department= "
+   "emergency=false sla=serious tags=media,agitated"},
+  {"web", "我们几个人在这家店买的牛奶都过了保质期",
+   "category=quality severity=ordinary impact=several priority=high "
+   "department= emergency=false sla=standard tags="},
+  {"phone", "很多人都在排队，窗口只开了一个，服务太差了",
+   "category=service_attitude severity=ordinary impact=several priority=high "
+   "department= emergency=false sla=standard tags="},
+  {"web", "我们小区好多人的快递都被驿站弄丢了",
+   "category=delivery severity=ordinary impact=several priority=high "
+   "department= emergency=false sla=standard tags="},
+  {"social", "你们银行乱收费，大家都来看看",
+   "category=fees_billing severity=ordinary impact=public priority=high "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"web", "气死我了！！！快递又送错了",
+   "category=delivery severity=ordinary impact=one priority=high department= "
+   "emergency=false sla=standard tags=agitated"},
+  {"email", "This is outrageous!!! You charged me twice.",
+   "category=fees_billing severity=ordinary impact=one priority=high "
+   "department=finance emergency=false sla=standard tags=finance,agitated"},
+  {"phone", "体检报告有误，把别人的化验结果写在了我的名字下",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=urgent_technical tags=technical"},
+  {"web", "我的征信报告有误，银行一直不处理",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "电脑死机了，你们的系统一直用不了",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "你们这样对待老人，我很伤心",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "The coffee was cold.",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "请问营业时间是几点到几点？",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "I feel the feedback form is confusing.",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "My phone died while I waited on hold for an hour.",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "电脑中毒了，你们装的系统用不了",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "这件衣服打骨折促销，结账时却多收了钱",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"phone", "酒店的烟雾报警器半夜一直响，吵得没法睡",
+   "category=environment_hygiene severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"web", "房费110元，结账却多收了40元",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"counter", "银行柜员服务态度很好，但是排队时间太长",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "The staff were very courteous, but the food court was noisy.",
+   "category=environment_hygiene severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"web", "订单号1234567的衣服尺码不对",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "我在微博上看到你们的优惠活动，到店后却说不能用",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"phone", "医生说我是心脏问题，但一直让我等，态度敷衍",
+   "category=service_attitude severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"web", "他说话带脏话，还骂人",
+   "category=service_attitude severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"counter", "我母亲去世后，想把她账户里的钱取出来，银行要求的材料太多",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "我们几个人都没受伤，但是房间的门锁坏了",
+   "category=quality severity=ordinary impact=several priority=high "
+   "department= emergency=false sla=standard tags="},
+  {"web", "订了三人间，结果给了两人间",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"phone", "我先生住院的时候被安排在六人间，护士态度很好",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "We waited two hours and the toilet was filthy.",
+   "category=environment_hygiene severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"web", "这件事让我非常受伤",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"phone", "我家孩子在你们幼儿园被老师打了一巴掌",
+   "category=other severity=critical impact=one priority=urgent department= "
+   "emergency=false sla=serious tags=safety"},
+  {"web", "我差点摔倒，地上全是水",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "I nearly died of shame when the manager shouted at me.",
+   "category=service_attitude severity=ordinary impact=one priority=normal "
+   "department= emergency=false sla=standard tags="},
+  {"web", "卖家拒绝退款",
+   "category=fees_billing severity=ordinary impact=one priority=normal "
+   "department=finance emergency=false sla=standard tags=finance"},
+  {"web", "手机买回来就用不了，我要求退款，不然就投诉",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "Our hotel room had a gas leak.",
+   "category=other severity=critical impact=one priority=urgent department= "
+   "emergency=false sla=serious tags=safety"},
+  {"phone", "酒店火灾，三名住客受伤",
+   "category=other severity=critical impact=several priority=urgent "
+   "department= emergency=true sla=emergency tags=safety"},
+  {"phone", "我们几个人都吓坏了，我老婆受伤了",
+   "category=other severity=critical impact=several priority=urgent "
+   "department= emergency=false sla=serious tags=safety"},
+  {"web", "服务员性骚扰我",
+   "category=other severity=major impact=one priority=high department= "
+   "emergency=false sla=serious tags=safety"},
+  {"email", "Three of us got sick after the buffet.",
+   "category=other severity=major impact=several priority=high department= "
+   "emergency=false sla=serious tags=safety"},
+  {"web", "我的体检结果和上次不一致",
+   "category=quality severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=urgent_technical tags=technical"},
+  {"counter", "银行让我去派出所开证明，太麻烦了",
+   "category=other severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"web", "酒店房间里发现了针孔摄像头",
+   "category=privacy severity=ordinary impact=one priority=normal department= "
+   "emergency=false sla=standard tags="},
+  {"email", "They leaked my phone number to a debt collector.",
+   "category=privacy severity=major impact=one priority=high department= "
+   "emergency=false sla=serious tags="},
+  {NULL, NULL, NULL}};
+
+//  The triage of a record, as s_shipped_cases writes it
+static void
+s_describe (cmp_proto_t *record, char *text, size_t size)
+{
+    char tags[256] = "";
+    zlist_t *list = cmp_proto_triage_tags (record);
+    for (char *tag = (char *) zlist_first (list); tag;
+         tag = (char *) zlist_next (list))
+        snprintf (tags + strlen (tags), sizeof (tags) - strlen (tags), "%s%s",
+                  *tags ? "," : "", tag);
+    const char *department = cmp_proto_case_department (record);
+    snprintf (text, size,
+              "category=%s severity=%s impact=%s priority=%s department=%s "
+              "emergency=%s sla=%s tags=%s",
+              cmp_proto_category (record), cmp_proto_severity (record),
+              cmp_proto_impact (record), cmp_proto_priority (record),
+              department ? department : "",
+              cmp_proto_emergency (record) ? "true" : "false",
+              cmp_proto_sla (record), tags);
+}
+
+//  A complaint record to triage
+static cmp_proto_t *
+s_record (const char *channel, const char *description)
+{
+    cmp_proto_t *record = cmp_proto_new (CMP_PROTO_COMPLAINT);
+    cmp_proto_set_channel (record, channel);
+    cmp_proto_set_description (record, description);
+    cmp_proto_set_complained_at (record, 1795000000000);
+    return record;
+}
+
+//  Rules from text, which must be valid
+static cmp_triage_t *
+s_rules (const char *text, zhashx_t *calendars)
+{
+    zlist_t *errors = zlist_new ();
+    zlist_autofree (errors);
+    cmp_triage_t *self =
+      cmp_triage_new ("test.yaml", text, strlen (text), calendars, errors);
+    for (char *error = (char *) zlist_first (errors); error;
+         error = (char *) zlist_next (errors))
+        printf ("%s\n", error);
+    fflush (stdout);
+    assert (self);
+    zlist_destroy (&errors);
+    return self;
+}
+
+//  Rules from text, which must be refused with an error holding expected
+static void
+s_refused (const char *text, const char *expected)
+{
+    zlist_t *errors = zlist_new ();
+    zlist_autofree (errors);
+    cmp_triage_t *self =
+      cmp_triage_new ("bad.yaml", text, strlen (text), NULL, errors);
+    bool found = false;
+    for (char *error = (char *) zlist_first (errors); error;
+         error = (char *) zlist_next (errors))
+        found |= strstr (error, expected) != NULL;
+    if (self || !found) {
+        printf ("expected an error with \"%s\", got:\n", expected);
+        for (char *error = (char *) zlist_first (errors); error;
+             error = (char *) zlist_next (errors))
+            printf ("  %s\n", error);
+        fflush (stdout);
+    }
+    assert (!self);
+    assert (found);
+    zlist_destroy (&errors);
+}
+
+#define TABLE                                                                  \
+    "priority:\n"                                                              \
+    "  critical: {one: urgent, several: urgent, public: urgent}\n"             \
+    "  major: {one: high, several: high, public: urgent}\n"                    \
+    "  ordinary: {one: normal, several: high, public: high}\n"                 \
+    "  minor: {one: low, several: normal, public: high}\n"
+
+void
+cmp_triage_test (bool verbose)
+{
+    printf (" * cmp_triage: ");
+    if (verbose)
+        printf ("\n");
+
+    //  @selftest
+    const char *text =
+      "version: t1\n" TABLE "defaults: {category: other, sla: standard}\n"
+      "rules:\n"
+      "  - name: death\n"
+      "    when: {text: [死亡, 去世, died]}\n"
+      "    set: {severity: critical, impact: public, emergency: true,\n"
+      "          sla: emergency, tags: [safety]}\n"
+      "  - name: injury\n"
+      "    when: {text: {any: [受伤, injur], none: [没有受伤, not injured]}}\n"
+      "    set: {severity: critical, tags: [safety]}\n"
+      "  - name: billing\n"
+      "    when: {text: [多收, 收费, fee, refund]}\n"
+      "    set: {category: fees_billing, department: finance, tags: [money]}\n"
+      "  - name: both-words\n"
+      "    when: {description: {all: [医生, rude]}}\n"
+      "    set: {category: service_attitude}\n"
+      "  - name: shouting\n"
+      "    when: {text: {pattern: '[!！]{3,}'}}\n"
+      "    set: {raise_priority: 1, tags: [agitated]}\n"
+      "  - name: vip\n"
+      "    when: {tier: [VIP], channel: [phone]}\n"
+      "    set: {tags: [vip]}\n"
+      "  - name: repeat\n"
+      "    when: {repeats: 2}\n"
+      "    set: {raise_priority: 2, tags: [repeat]}\n"
+      "  - name: counter-stop\n"
+      "    when: {channel: counter}\n"
+      "    set: {group: front_desk}\n"
+      "    stop: true\n"
+      "  - name: never-after-stop\n"
+      "    when: {channel: counter}\n"
+      "    set: {tags: [unreachable]}\n";
+    cmp_triage_t *self = s_rules (text, NULL);
+    assert (cmp_triage_size (self) == 9);
+    assert (strncmp (cmp_triage_version (self), "t1#", 3) == 0);
+    assert (strlen (cmp_triage_version (self)) == 3 + 12);
+    cmp_triage_result_t result;
+
+    //  Nothing matches: defaults, and the table gives the priority
+    cmp_proto_t *record = s_record ("web", "the waiting room was cold");
+    cmp_triage_apply (self, record, 1795000000100, &result);
+    assert (result.matched == 0 && !result.classified && !result.emergency);
+    assert (streq (cmp_proto_category (record), "other"));
+    assert (streq (cmp_proto_severity (record), "ordinary"));
+    assert (streq (cmp_proto_impact (record), "one"));
+    assert (streq (cmp_proto_priority (record), "normal"));
+    assert (streq (cmp_proto_sla (record), "standard"));
+    assert (cmp_proto_case_department (record) == NULL);
+    assert (cmp_proto_decided_by (record, "category") == NULL);
+    assert (cmp_proto_triaged_at (record) == 1795000000100);
+    assert (streq (cmp_proto_rules (record), cmp_triage_version (self)));
+    cmp_proto_destroy (&record);
+
+    //  Chinese keywords; each field is decided by the first rule that
+    //  sets it; tags add up once each
+    record = s_record ("phone", "护士态度差，还多收了费用，我父亲受伤了");
+    cmp_triage_apply (self, record, 1795000000100, &result);
+    assert (result.matched == 2 && result.classified && !result.emergency);
+    assert (streq (cmp_proto_category (record), "fees_billing"));
+    assert (streq (cmp_proto_severity (record), "critical"));
+    assert (streq (cmp_proto_priority (record), "urgent"));
+    assert (streq (cmp_proto_case_department (record), "finance"));
+    assert (streq (cmp_proto_decided_by (record, "severity"), "injury"));
+    assert (streq (cmp_proto_decided_by (record, "category"), "billing"));
+    assert (
+      streq ((char *) zlist_first (cmp_proto_matched (record)), "injury"));
+    assert (zlist_size (cmp_proto_triage_tags (record)) == 2);
+    cmp_proto_destroy (&record);
+
+    //  none: vetoes; English keywords start a word ("coffee" is no fee)
+    record = s_record ("email", "I was not injured, but the coffee fee...");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 1);
+    assert (streq (cmp_proto_decided_by (record, "category"), "billing"));
+    assert (streq (cmp_proto_severity (record), "ordinary"));
+    cmp_proto_destroy (&record);
+    record = s_record ("email", "the coffee was bad, INJURED nobody");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 1);
+    assert (streq (cmp_proto_severity (record), "critical"));
+    cmp_proto_destroy (&record);
+    record = s_record ("email", "coffees and toffees");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 0);
+    cmp_proto_destroy (&record);
+
+    //  Mixed scripts, all: keywords, a pattern, and the demands count
+    record = s_record ("web", "那个医生很rude！！！");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 2);
+    assert (streq (cmp_proto_category (record), "service_attitude"));
+    assert (streq (cmp_proto_priority (record), "high"));
+    assert (streq (cmp_proto_decided_by (record, "priority"), "shouting"));
+    cmp_proto_destroy (&record);
+    record = s_record ("web", "医生迟到了");
+    cmp_proto_set_demands (record, "请退款 refund");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (streq (cmp_proto_category (record), "fees_billing"));
+    cmp_proto_destroy (&record);
+
+    //  An emergency; the impact sends the priority to the top
+    record = s_record ("phone", "老人在大厅摔倒后去世");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.emergency && !result.classified);
+    assert (streq (result.emergency_rules, "death"));
+    assert (cmp_proto_emergency (record));
+    assert (streq (cmp_proto_impact (record), "public"));
+    assert (streq (cmp_proto_sla (record), "emergency"));
+    cmp_proto_destroy (&record);
+
+    //  Complainant: tier (any case), channel; repeats raise two steps
+    record = s_record ("phone", "queue too long");
+    cmp_proto_set_tier (record, "vip");
+    cmp_proto_set_repeats (record, 3);
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 2);
+    assert (streq (cmp_proto_priority (record), "urgent"));
+    assert (streq (cmp_proto_decided_by (record, "priority"), "repeat"));
+    cmp_proto_set_repeats (record, 1);
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 1);
+    assert (streq (cmp_proto_priority (record), "normal"));
+    //  A second triage replaces the first
+    assert (zlist_size (cmp_proto_matched (record)) == 1);
+    assert (zlist_size (cmp_proto_triage_tags (record)) == 1);
+    cmp_proto_destroy (&record);
+
+    //  stop: no later rule is tried
+    record = s_record ("counter", "收费");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 2);
+    assert (streq (cmp_proto_group (record), "front_desk"));
+    assert (zlist_size (cmp_proto_triage_tags (record)) == 1);
+    cmp_proto_destroy (&record);
+
+    //  Text that is not valid UTF-8 is never matched (intake refuses it
+    //  before; a triage must not crash on it)
+    record = s_record ("web", "\xe5\xa4\x9a\xe6\x94\xb6\xff fee");
+    cmp_triage_apply (self, record, 0, &result);
+    assert (result.matched == 0);
+    cmp_proto_destroy (&record);
+    cmp_triage_destroy (&self);
+    cmp_triage_destroy (&self);
+
+    //  Time: hours (across midnight), days and working time, in the
+    //  calendar's zone
+    zlist_t *errors = zlist_new ();
+    zlist_autofree (errors);
+    const char *week = "zone: Asia/Shanghai\n"
+                       "hours: {mon-fri: [09:00-12:00, 13:00-17:00]}\n";
+    cmp_yaml_t *yaml = cmp_yaml_new ("cal.yaml", week, strlen (week), errors);
+    assert (yaml);
+    cmp_calendar_t *calendar =
+      cmp_calendar_new (yaml, cmp_yaml_root (yaml), "office");
+    assert (calendar);
+    cmp_yaml_destroy (&yaml);
+    zhashx_t *calendars = zhashx_new ();
+    zhashx_insert (calendars, "office", calendar);
+    self = s_rules ("calendar: office\n" TABLE "rules:\n"
+                    "  - name: night\n"
+                    "    when: {hours: 18:00-08:00}\n"
+                    "    set: {tags: [night]}\n"
+                    "  - name: weekend\n"
+                    "    when: {days: [sat, sun]}\n"
+                    "    set: {tags: [weekend]}\n"
+                    "  - name: closed\n"
+                    "    when: {working: false}\n"
+                    "    set: {tags: [after_hours]}\n",
+                    calendars);
+    struct
+    {
+        int64_t at;                   //  complained_at
+        const char *tags;             //  Tags expected, space-separated
+    } times[] = {{1794967200000, ""}, //  Wed 10:00
+                 {1795001400000, "night after_hours"},   //  Wed 19:30
+                 {1795226400000, "weekend after_hours"}, //  Sat 10:00
+                 {1794959940000, "night after_hours"}};  //  Wed 07:59
+    for (size_t index = 0; index < sizeof (times) / sizeof (times[0]);
+         index++) {
+        record = s_record ("web", "x");
+        cmp_proto_set_complained_at (record, times[index].at);
+        cmp_triage_apply (self, record, 0, &result);
+        char tags[128] = "";
+        zlist_t *list = cmp_proto_triage_tags (record);
+        for (char *tag = (char *) zlist_first (list); tag;
+             tag = (char *) zlist_next (list))
+            snprintf (tags + strlen (tags), sizeof (tags) - strlen (tags),
+                      "%s%s", *tags ? " " : "", tag);
+        if (!streq (tags, times[index].tags))
+            printf ("at %" PRId64 ": tags \"%s\", expected \"%s\"\n",
+                    times[index].at, tags, times[index].tags);
+        assert (streq (tags, times[index].tags));
+        cmp_proto_destroy (&record);
+    }
+    cmp_triage_destroy (&self);
+    zhashx_destroy (&calendars);
+    cmp_calendar_destroy (&calendar);
+
+    //  The shipped rules, with the shipped calendars: every category,
+    //  severity words, impact, routing, agitation, and words that must not
+    //  match (死机 is no death, 伤心 no injury)
+    yaml = cmp_yaml_new ("calendars", cmp_shipped_calendars,
+                         strlen (cmp_shipped_calendars), errors);
+    assert (yaml);
+    calendars = zhashx_new ();
+    calendar = cmp_calendar_new (
+      yaml,
+      cmp_yaml_get (yaml,
+                    cmp_yaml_get (yaml, cmp_yaml_root (yaml), "calendars"),
+                    "default"),
+      "default");
+    assert (calendar);
+    cmp_yaml_destroy (&yaml);
+    zhashx_insert (calendars, "default", calendar);
+    self = cmp_triage_new ("triage.yaml", cmp_shipped_triage,
+                           strlen (cmp_shipped_triage), calendars, errors);
+    assert (self);
+    int failures = 0;
+    for (int index = 0; s_shipped_cases[index].channel; index++) {
+        record = s_record (s_shipped_cases[index].channel,
+                           s_shipped_cases[index].description);
+        cmp_proto_set_complained_at (record, 1794967200000); //  Wed 10:00
+        cmp_triage_apply (self, record, 0, &result);
+        char got[512];
+        s_describe (record, got, sizeof (got));
+        if (!streq (got, s_shipped_cases[index].expected)) {
+            printf ("\n%s\n  expected %s\n  got      %s\n",
+                    s_shipped_cases[index].description,
+                    s_shipped_cases[index].expected, got);
+            failures++;
+        }
+        cmp_proto_destroy (&record);
+    }
+    fflush (stdout);
+    assert (failures == 0);
+    cmp_triage_destroy (&self);
+    zhashx_destroy (&calendars);
+    cmp_calendar_destroy (&calendar);
+    zlist_destroy (&errors);
+
+    //  Errors name the file, the line and the problem
+    s_refused ("rules: []\n", "needs a priority table");
+    s_refused (TABLE "rules:\n  - name: a\n    set: {severity: huge}\n",
+               "bad.yaml:8: rule \"a\": set.severity: \"huge\" is not one of");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {text: {pattern: 'a(b'}}\n"
+                     "    set: {tags: [x]}\n",
+               "bad.yaml:8: rule \"a\": when.text.pattern: missing closing "
+               "parenthesis");
+    s_refused (TABLE "rules:\n  - name: a\n    set: {tags: [x]}\n"
+                     "  - name: a\n    set: {tags: [y]}\n",
+               "bad.yaml:9: rule \"a\" is already the name of the rule on "
+               "line 7");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {colour: red}\n"
+                     "    set: {tags: [x]}\n",
+               "unknown key \"colour\"");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {channel: fax}\n"
+                     "    set: {tags: [x]}\n",
+               "when.channel: \"fax\" is not one of");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {text: []}\n"
+                     "    set: {tags: [x]}\n",
+               "the list of keywords is empty");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {hours: 25:00-08:00}\n"
+                     "    set: {tags: [x]}\n",
+               "is not HH:MM-HH:MM");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {working: true}\n"
+                     "    set: {tags: [x]}\n",
+               "calendar \"default\" is not defined");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {repeats: 0}\n"
+                     "    set: {tags: [x]}\n",
+               "when.repeats: 0 is outside 1..1000000");
+    s_refused (TABLE "rules:\n  - when: {repeats: 1}\n    set: {tags: [x]}\n",
+               "rules[0]: needs a name");
+    s_refused (TABLE "rules:\n  - name: a\n    when: {repeats: 1}\n",
+               "needs a set of actions");
+    s_refused ("priority:\n  critical: {one: urgent}\nrules: []\n",
+               "priority.critical.several is missing");
+    s_refused (TABLE "rules:\n  - name: a\n    set: {tags: [x]\n", "bad.yaml:");
+    //  @end
+    printf ("OK\n");
+}
