@@ -725,6 +725,27 @@ s_event_put (cmp_store_t *store,
     return cmp_store_event_put (store, seq, event->event);
 }
 
+//  Remove a complaint from the repeat index (its phone and email)
+static int
+s_contacts_forget (cmp_store_t *store, cmp_proto_t *record)
+{
+    char key[CMP_STORE_CONTACT_MAX + 8];
+    int rc = 0;
+    if (cmp_proto_phone (record)
+        && cmp_intake_contact_phone (cmp_proto_phone (record), key,
+                                     sizeof (key)))
+        rc |=
+          cmp_store_contact_delete (store, key, cmp_proto_received_at (record),
+                                    cmp_proto_complaint_id (record));
+    if (cmp_proto_email (record)
+        && cmp_intake_contact_email (cmp_proto_email (record), key,
+                                     sizeof (key)))
+        rc |=
+          cmp_store_contact_delete (store, key, cmp_proto_received_at (record),
+                                    cmp_proto_complaint_id (record));
+    return rc ? -1 : 0;
+}
+
 //  Store the complaint.emergency event of a complaint that became one
 static int
 s_emergency_put (cmp_store_t *store,
@@ -1171,19 +1192,29 @@ s_change_record (cmp_case_t *self,
               cmp_proto_set_reason,        cmp_proto_set_proposal,
               cmp_proto_set_kind,          cmp_proto_set_currency,
               cmp_proto_set_proposed_by,   cmp_proto_set_approved_by,
-              cmp_proto_set_answer_reason, cmp_proto_set_comment};
+              cmp_proto_set_answer_reason, cmp_proto_set_comment,
+              cmp_proto_set_subcategory,   cmp_proto_set_impact,
+              cmp_proto_set_sla,           cmp_proto_set_group,
+              cmp_proto_set_tier,          cmp_proto_set_rules};
             for (size_t index = 0; index < sizeof (clear) / sizeof (clear[0]);
                  index++)
                 clear[index](record, NULL);
             const char *numbers[] = {
-              "anonymous",   "extended",      "merged_into", "amount",
-              "accepted",    "satisfaction",  "proposed_at", "approved_at",
-              "answered_at", "followed_up_at"};
+              "anonymous",   "extended",       "merged_into", "amount",
+              "accepted",    "satisfaction",   "proposed_at", "approved_at",
+              "answered_at", "followed_up_at", "emergency",   "repeats",
+              "triaged_at"};
             for (size_t index = 0;
                  index < sizeof (numbers) / sizeof (numbers[0]); index++)
                 cmp_proto_unset (record, numbers[index]);
             zlist_purge (cmp_proto_attachments (record));
             zlist_purge (cmp_proto_tags (record));
+            zlist_purge (cmp_proto_matched (record));
+            zlist_purge (cmp_proto_triage_tags (record));
+            zlist_purge (cmp_proto_repeat_of (record));
+            for (int index = 0; s_triaged[index].path; index++)
+                cmp_proto_set_decided_by (record, s_triaged[index].key, NULL);
+            cmp_proto_set_decided_by (record, "emergency", NULL);
             zlistx_purge (cmp_proto_items (record));
             break;
         }
@@ -1343,11 +1374,14 @@ cmp_case_apply (cmp_case_t *self,
     cmp_store_keys_t old;
     s_keys (record, &old, true);
     bool was_emergency = cmp_proto_emergency (record);
+    //  A purge also takes the complainant out of the repeat index
+    rc = action->id == A_PURGE ? s_contacts_forget (store, record) : 0;
     int to = s_change_record (self, action, act, record, entry, state, into_id,
                               triage, now);
     cmp_proto_set_state (entry, s_state_names[to]);
-    rc = s_commit_change (store, record, &old, entry, ++history,
-                          action->id == A_PURGE, now, &events[0]);
+    if (rc == 0)
+        rc = s_commit_change (store, record, &old, entry, ++history,
+                              action->id == A_PURGE, now, &events[0]);
     s_keys_free (&old);
     cmp_proto_destroy (&entry);
 

@@ -947,6 +947,23 @@ cmp_store_contact_put (cmp_store_t *self,
 }
 
 int
+cmp_store_contact_delete (cmp_store_t *self,
+                          const char *contact,
+                          int64_t received_at,
+                          uint64_t id)
+{
+    assert (self);
+    assert (self->write);
+    byte key[CMP_STORE_CONTACT_MAX + 17];
+    size_t size = s_contact_key (key, contact, received_at, id);
+    MDB_val k = {size, key};
+    int rc = size ? mdb_del (self->write, self->by_contact, &k, NULL) : 0;
+    if (rc && rc != MDB_NOTFOUND)
+        return s_failed (self, rc, "mdb_del (by_contact)");
+    return 0;
+}
+
+int
 cmp_store_contact_find (cmp_store_t *self,
                         const char *contact,
                         int64_t since,

@@ -222,6 +222,13 @@ int cmp_store_contact_put (cmp_store_t *self,
                            int64_t received_at,
                            uint64_t id) CMP_MUSTCHECK;
 
+//  Remove what cmp_store_contact_put indexed (absent is no error). In
+//  the write transaction.
+int cmp_store_contact_delete (cmp_store_t *self,
+                              const char *contact,
+                              int64_t received_at,
+                              uint64_t id) CMP_MUSTCHECK;
+
 //  Count the complaints indexed under contact that were received at or
 //  after since (at most CMP_STORE_CONTACT_WALK), and put the ids of the
 //  newest ids_max of them in ids, newest first. In the writer thread this
