@@ -192,8 +192,8 @@ static const s_action_t s_actions[A_COUNT] = {
   {A_PURGE, "purge", B (ST_ARCHIVED), ST_PURGED, R (R_SYSTEM), "", "reason",
    "after archive/keep, if archive/purge is on: only the number stays"}};
 
-//  Priorities, most urgent first
-#define PRIORITIES "urgent high normal low"
+//  Priorities, most urgent first (the triage's)
+#define PRIORITIES CMP_TRIAGE_PRIORITIES
 
 //  How an ACT field's value is checked
 typedef enum
@@ -215,9 +215,9 @@ static const struct
 } s_fields[] = {{"department", V_TEXT, NULL},
                 {"handler", V_TEXT, NULL},
                 {"category", V_TEXT, NULL},
-                {"severity", V_ENUM, "critical major ordinary minor"},
+                {"severity", V_ENUM, CMP_TRIAGE_SEVERITIES},
                 {"subcategory", V_TEXT, NULL},
-                {"impact", V_ENUM, "one several public"},
+                {"impact", V_ENUM, CMP_TRIAGE_IMPACTS},
                 {"sla", V_TEXT, NULL},
                 {"priority", V_ENUM, PRIORITIES},
                 {"reason", V_NOTE, NULL},
@@ -729,21 +729,14 @@ s_event_put (cmp_store_t *store,
 static int
 s_contacts_forget (cmp_store_t *store, cmp_proto_t *record)
 {
-    char key[CMP_STORE_CONTACT_MAX + 8];
-    int rc = 0;
-    if (cmp_proto_phone (record)
-        && cmp_intake_contact_phone (cmp_proto_phone (record), key,
-                                     sizeof (key)))
-        rc |=
-          cmp_store_contact_delete (store, key, cmp_proto_received_at (record),
-                                    cmp_proto_complaint_id (record));
-    if (cmp_proto_email (record)
-        && cmp_intake_contact_email (cmp_proto_email (record), key,
-                                     sizeof (key)))
-        rc |=
-          cmp_store_contact_delete (store, key, cmp_proto_received_at (record),
-                                    cmp_proto_complaint_id (record));
-    return rc ? -1 : 0;
+    char keys[2][CMP_INTAKE_CONTACT_SIZE];
+    int count = cmp_intake_contacts (record, keys);
+    for (int index = 0; index < count; index++)
+        if (cmp_store_contact_delete (store, keys[index],
+                                      cmp_proto_received_at (record),
+                                      cmp_proto_complaint_id (record)))
+            return -1;
+    return 0;
 }
 
 //  Store the complaint.emergency event of a complaint that became one

@@ -391,6 +391,21 @@ cmp_intake_contact_email (const char *email, char *key, size_t size)
     return true;
 }
 
+int
+cmp_intake_contacts (cmp_proto_t *record, char keys[2][CMP_INTAKE_CONTACT_SIZE])
+{
+    int count = 0;
+    if (cmp_proto_phone (record)
+        && cmp_intake_contact_phone (cmp_proto_phone (record), keys[count],
+                                     CMP_INTAKE_CONTACT_SIZE))
+        count++;
+    if (cmp_proto_email (record)
+        && cmp_intake_contact_email (cmp_proto_email (record), keys[count],
+                                     CMP_INTAKE_CONTACT_SIZE))
+        count++;
+    return count;
+}
+
 //  Find the complainant's earlier complaints within the window, index
 //  this one under its contacts, and note the repeats in the record
 static int
@@ -400,16 +415,8 @@ s_repeats (cmp_store_t *store,
            int64_t now,
            int64_t window)
 {
-    char keys[2][CMP_STORE_CONTACT_MAX + 8];
-    int key_count = 0;
-    if (cmp_proto_phone (record)
-        && cmp_intake_contact_phone (cmp_proto_phone (record), keys[key_count],
-                                     sizeof (keys[0])))
-        key_count++;
-    if (cmp_proto_email (record)
-        && cmp_intake_contact_email (cmp_proto_email (record), keys[key_count],
-                                     sizeof (keys[0])))
-        key_count++;
+    char keys[2][CMP_INTAKE_CONTACT_SIZE];
+    int key_count = cmp_intake_contacts (record, keys);
     uint64_t earlier[2 * REPEAT_IDS];
     size_t earlier_size = 0, repeats = 0;
     for (int index = 0; index < key_count && window > 0; index++) {

@@ -49,6 +49,12 @@ int cmp_intake_register (cmp_intake_t *self,
 bool cmp_intake_contact_phone (const char *phone, char *key, size_t size);
 bool cmp_intake_contact_email (const char *email, char *key, size_t size);
 
+//  The repeat-index keys of a record's complainant (phone, then email),
+//  as above; returns how many there are (0 to 2).
+#define CMP_INTAKE_CONTACT_SIZE (CMP_STORE_CONTACT_MAX + 8)
+int cmp_intake_contacts (cmp_proto_t *record,
+                         char keys[2][CMP_INTAKE_CONTACT_SIZE]);
+
 //  True if channel is one the protocol knows (phone, email, ...).
 bool cmp_intake_channel_valid (const char *channel);
 

@@ -973,8 +973,9 @@ cmp_store_contact_find (cmp_store_t *self,
 {
     assert (self);
     *count = 0;
-    byte start[CMP_STORE_CONTACT_MAX + 17];
-    size_t size = s_contact_key (start, contact, since < 0 ? 0 : since, 0);
+    //  Walk back from the contact's newest entry
+    byte end[CMP_STORE_CONTACT_MAX + 17];
+    size_t size = s_contact_key (end, contact, INT64_MAX, UINT64_MAX);
     if (size == 0)
         return 0;
     size_t prefix = size - 16;
@@ -982,25 +983,18 @@ cmp_store_contact_find (cmp_store_t *self,
     MDB_cursor *cursor = s_read_cursor (self, self->by_contact, &txn);
     if (!cursor)
         return -1;
-    MDB_val key = {size, start}, data;
+    MDB_val key = {size, end}, data;
     int rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
-    size_t walked = 0;
+    rc = mdb_cursor_get (cursor, &key, &data,
+                         rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
     while (rc == 0 && key.mv_size == size
-           && memcmp (key.mv_data, start, prefix) == 0
-           && walked < CMP_STORE_CONTACT_WALK) {
-        //  Keep the newest ids_max: shift the older ones out
-        uint64_t id = s_get_u64 ((byte *) key.mv_data + prefix + 8);
-        if (ids_max) {
-            size_t kept = *count < ids_max ? *count : ids_max;
-            if (kept == ids_max)
-                memmove (ids + 1, ids, (ids_max - 1) * sizeof (uint64_t));
-            else
-                memmove (ids + 1, ids, kept * sizeof (uint64_t));
-            ids[0] = id;
-        }
+           && memcmp (key.mv_data, end, prefix) == 0
+           && (int64_t) s_get_u64 ((byte *) key.mv_data + prefix) >= since
+           && *count < CMP_STORE_CONTACT_WALK) {
+        if (*count < ids_max)
+            ids[*count] = s_get_u64 ((byte *) key.mv_data + prefix + 8);
         (*count)++;
-        walked++;
-        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_PREV);
     }
     int result = 0;
     if (rc && rc != MDB_NOTFOUND)

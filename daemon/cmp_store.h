@@ -230,8 +230,8 @@ int cmp_store_contact_delete (cmp_store_t *self,
                               uint64_t id) CMP_MUSTCHECK;
 
 //  Count the complaints indexed under contact that were received at or
-//  after since (at most CMP_STORE_CONTACT_WALK), and put the ids of the
-//  newest ids_max of them in ids, newest first. In the writer thread this
+//  after since (the newest CMP_STORE_CONTACT_WALK at most), and put the
+//  ids of the newest ids_max of them in ids, newest first. In the writer thread this
 //  sees the open transaction.
 int cmp_store_contact_find (cmp_store_t *self,
                             const char *contact,

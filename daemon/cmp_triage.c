@@ -170,17 +170,8 @@ s_index (const char *list, const char *name)
     return -1;
 }
 
-static const char *
-s_nth (const char *list, int index, char *buffer, size_t size)
-{
-    const char *scan = list;
-    while (index-- > 0)
-        scan = strchr (scan, ' ') + 1;
-    const char *end = strchr (scan, ' ');
-    snprintf (buffer, size, "%.*s",
-              (int) (end ? (size_t) (end - scan) : strlen (scan)), scan);
-    return buffer;
-}
+//  The words of CMP_TRIAGE_PRIORITIES, by index
+static const char *const s_priorities[] = {"urgent", "high", "normal", "low"};
 
 //  --------------------------------------------------------------------------
 //  Reading the file
@@ -410,15 +401,14 @@ s_keywords_build (s_keywords_t *self)
             queue[tail++] = self->root[byte];
     while (head < tail) {
         uint32_t node = queue[head++];
-        for (int byte = 0; byte < 256; byte++) {
-            uint32_t child = s_step (self, node, (uint8_t) byte);
-            if (child == NONE || node == 0)
-                continue;
+        for (uint32_t edge = self->nodes[node].first; edge != NONE;
+             edge = self->edges[edge].next) {
+            uint32_t child = self->edges[edge].node;
+            uint8_t byte = self->edges[edge].byte;
             queue[tail++] = child;
             uint32_t fail = self->nodes[node].fail;
             uint32_t next;
-            while ((next = s_step (self, fail, (uint8_t) byte)) == NONE
-                   && fail != 0)
+            while ((next = s_step (self, fail, byte)) == NONE && fail != 0)
                 fail = self->nodes[fail].fail;
             fail = next != NONE && next != child ? next : 0;
             self->nodes[child].fail = fail;
@@ -987,12 +977,11 @@ cmp_triage_priority (cmp_triage_t *self,
                      const char *impact)
 {
     assert (self);
-    static const char *const names[] = {"urgent", "high", "normal", "low"};
     int row = severity ? s_index (CMP_TRIAGE_SEVERITIES, severity) : -1;
     int column = impact ? s_index (CMP_TRIAGE_IMPACTS, impact) : -1;
     if (row < 0 || column < 0)
         return NULL;
-    return names[self->table[row][column]];
+    return s_priorities[self->table[row][column]];
 }
 
 //  --------------------------------------------------------------------------
@@ -1204,7 +1193,6 @@ cmp_triage_apply (cmp_triage_t *self,
             decided[field] = self->defaults[field];
 
     //  Priority: a rule's, or the table's; then raised
-    char priority[16];
     int level =
       decided[F_PRIORITY]
         ? s_index (CMP_TRIAGE_PRIORITIES, decided[F_PRIORITY])
@@ -1215,8 +1203,7 @@ cmp_triage_apply (cmp_triage_t *self,
         if (!by[F_PRIORITY])
             by[F_PRIORITY] = raised_by;
     }
-    decided[F_PRIORITY] =
-      s_nth (CMP_TRIAGE_PRIORITIES, level, priority, sizeof (priority));
+    decided[F_PRIORITY] = s_priorities[level];
 
     cmp_proto_set_category (record, decided[F_CATEGORY]);
     cmp_proto_set_subcategory (record, decided[F_SUBCATEGORY]);

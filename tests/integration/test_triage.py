@@ -992,3 +992,30 @@ def test_invalid_utf8_is_refused_and_triage_goes_on():
     assert record["state"] == "triaged", record
     assert record["case"]["category"] == "fees_billing", record
     daemon.stop()
+
+
+def test_a_purge_forgets_the_triage_and_the_complainant():
+    """A purged complaint keeps nothing of its triage, and its phone and
+    email no longer make a later complaint a repeat."""
+    daemon, _ = triage_daemon(
+        "purge-1", BILLING, **{"archive/after": "1ms", "archive/sweep": "10ms",
+                               "archive/purge": "true", "archive/keep": "1ms"})
+    person = {"name": "赵敏", "phone": "+86 139 0000 1111",
+              "email": "Zhao.Min@example.org", "tier": "vip"}
+    record = submit(daemon, "purge-a", "多收了挂号费", complainant=person)
+    assert record["state"] == "triaged" and "triage" in record, record
+    id = record["id"]
+    for action, fields in (("resolve_on_spot", {"text": "已退款"}),
+                           ("follow_up", {"satisfaction": 5}),
+                           ("close", {"reason": "结案"})):
+        assert_reply(act(daemon, "li.na", id, action, **fields), "ACTED")
+    purged = wait_for(lambda: [r for r in [get(daemon, id)[0]]
+                               if r["state"] == "purged"], 10,
+                      "the daemon to purge the complaint")[0]
+    for key in ("complainant", "case", "triage", "description"):
+        assert key not in purged, "purged record keeps %s: %r" % (key, purged)
+    later = submit(daemon, "purge-b", "又多收了", complainant={
+        "phone": "13900001111", "email": "zhao.min@example.org"})
+    assert "repeats" not in later["triage"], later["triage"]
+    assert "repeat_of" not in later["triage"], later["triage"]
+    daemon.stop()
