@@ -58,15 +58,15 @@ ALL_CFLAGS   = $(WARNINGS) -fPIC $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
 
 LIB_SRC    = proto/cmp_proto.c client/cmp_client.c client/cmp_subscriber.c
-DAEMON_SRC = daemon/cmp_store.c daemon/cmp_config.c daemon/cmp_yaml.c \
-             daemon/cmp_calendar.c daemon/cmp_triage.c \
+DAEMON_SRC = daemon/cmp_clock.c daemon/cmp_store.c daemon/cmp_config.c daemon/cmp_yaml.c \
+             daemon/cmp_calendar.c daemon/cmp_triage.c daemon/cmp_sla.c \
              daemon/cmp_rulebook.c \
              daemon/cmp_intake.c daemon/cmp_case.c \
              daemon/cmp_sd.c daemon/cmp_writer.c daemon/cmp_server.c
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/daemon/cmp_shipped.o
-# The rules and calendars built into the daemon, as C strings
-SHIPPED    = daemon/triage.yaml daemon/calendars.yaml
+# The rules, deadline policies and calendars built into the daemon, as C strings
+SHIPPED    = daemon/triage.yaml daemon/calendars.yaml daemon/sla.yaml
 
 SONAME     = libcomplaint.so.0
 PROGRAMS   = $(BUILD)/complaintd $(BUILD)/complaintctl $(BUILD)/cmp_selftest \
@@ -139,12 +139,16 @@ $(BUILD)/libcmp_fault.so: tests/cmp_fault.c
 $(BUILD)/daemon/cmp_shipped.c: $(SHIPPED) Makefile
 	@mkdir -p $(dir $@)
 	@{ echo "/* Generated from $(SHIPPED) by make: do not edit */"; \
-	  echo "extern const char cmp_shipped_triage[], cmp_shipped_calendars[];"; \
+	  echo "extern const char cmp_shipped_triage[], cmp_shipped_calendars[],"; \
+	  echo "  cmp_shipped_sla[];"; \
 	  echo "const char cmp_shipped_triage[] = {"; \
 	  od -An -v -tx1 daemon/triage.yaml | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo "0};"; \
 	  echo "const char cmp_shipped_calendars[] = {"; \
 	  od -An -v -tx1 daemon/calendars.yaml | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo "0};"; \
+	  echo "const char cmp_shipped_sla[] = {"; \
+	  od -An -v -tx1 daemon/sla.yaml | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo "0};"; } > $@
 
 $(BUILD)/daemon/cmp_shipped.o: $(BUILD)/daemon/cmp_shipped.c
@@ -230,7 +234,7 @@ install: build
 	    sed -e 's|/etc/complaintd/|$(SYSCONFDIR)/complaintd/|g' complaintd.conf \
 	        > $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf && \
 	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/complaintd/complaintd.conf; }
-	for file in triage.yaml calendars.yaml; do \
+	for file in triage.yaml sla.yaml calendars.yaml; do \
 	    test -e $(DESTDIR)$(SYSCONFDIR)/complaintd/$$file || \
 	        install -m 644 daemon/$$file $(DESTDIR)$(SYSCONFDIR)/complaintd/$$file || exit 1; \
 	done

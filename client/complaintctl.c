@@ -166,13 +166,21 @@ s_usage (FILE *file)
       "  history ID [--from N] [--limit N]\n"
       "  list [--from TIME] [--to TIME] [--updated-from TIME]\n"
       "       [--updated-to TIME] [--channel C] [--state S] [--department D]\n"
-      "       [--handler H] [--category C] [--priority P] [--limit N]\n"
-      "       [--after CURSOR] [--all]\n"
+      "       [--handler H] [--category C] [--priority P]\n"
+      "       [--due-before TIME | --due-within DURATION] [--breached]\n"
+      "       [--level L] [--limit N] [--after CURSOR] [--all]\n"
       "  count [the filters of list]\n"
+      "  sla ID        the complaint's deadline clocks: state, target, time\n"
+      "                used and remaining (h:mm), due time, met or missed,\n"
+      "                and its escalation level\n"
       "  watch [--from SEQ] [--count N]\n"
       "  health [--intake]\n"
-      "  reload        read the configuration and the triage rules again\n"
-      "                (admin)\n"
+      "  reload        read the configuration, the triage rules and the\n"
+      "                deadline policies again (admin)\n"
+      "  tick --at TIME\n"
+      "                move the daemon's test clock to TIME and fire the\n"
+      "                deadlines due by then (admin; the daemon must run\n"
+      "                on a test clock, clock/test)\n"
       "case actions (each also takes --version N, the version the action\n"
       "is based on; the daemon refuses it with 412 if the complaint moved "
       "on):\n");
@@ -201,6 +209,11 @@ s_usage (FILE *file)
       "ID is a complaint id (42) or number (YYYYMMDD-NNNNNN).\n"
       "TIME is milliseconds since the epoch, YYYY-MM-DD or\n"
       "YYYY-MM-DDTHH:MM[:SS] (local time).\n"
+      "DURATION is a number and a unit, s, m, h, d or w, or several (90m,\n"
+      "2h, 3d, 1h30m); --due-within D is --due-before now + D (this\n"
+      "machine's clock): complaints with a running clock due by then.\n"
+      "--breached: complaints with a clock past its due time that has not\n"
+      "stopped; --level L: complaints at level L of the escalation ladder.\n"
       "--amount is in minor units (fen, cents); --satisfaction is 1 to 5.\n"
       "Action names may also be written as on the wire (request_info).\n");
 }
@@ -271,6 +284,51 @@ s_parse_uint (const char *text, uint64_t *result)
         return -1;
     *result = (uint64_t) value;
     return 0;
+}
+
+//  Parse DURATION, one or more of a number and a unit (s, m, h, d, w):
+//  "90m", "3d", "1h30m"; returns 0 or -1
+static int
+s_parse_duration (const char *text, int64_t *result)
+{
+    int64_t total = 0;
+    const char *at = text;
+    if (!*at)
+        return -1;
+    while (*at) {
+        if (*at < '0' || *at > '9')
+            return -1;
+        char *end;
+        errno = 0;
+        unsigned long long number = strtoull (at, &end, 10);
+        int64_t unit;
+        switch (*end) {
+            case 's': unit = 1000; break;
+            case 'm': unit = 60 * 1000; break;
+            case 'h': unit = 3600 * 1000; break;
+            case 'd': unit = 24 * 3600 * 1000; break;
+            case 'w': unit = 7 * 24 * 3600 * 1000LL; break;
+            default: return -1;
+        }
+        if (errno == ERANGE
+            || number > (unsigned long long) ((INT64_MAX - total) / unit))
+            return -1;
+        total += (int64_t) number * unit;
+        at = end + 1;
+    }
+    *result = total;
+    return 0;
+}
+
+//  Clock time as h:mm, "-" before it when negative: 12:05, -1:30
+static void
+s_format_hm (int64_t time, char *text, size_t size)
+{
+    uint64_t magnitude =
+      time < 0 ? (uint64_t) 0 - (uint64_t) time : (uint64_t) time;
+    uint64_t minutes = magnitude / 60000;
+    snprintf (text, size, "%s%" PRIu64 ":%02" PRIu64, time < 0 ? "-" : "",
+              minutes / 60, minutes % 60);
 }
 
 //  Name the complaint of a GET, HISTORY or ACT: digits are an id,
@@ -592,6 +650,31 @@ s_print_complaint (cmp_proto_t *record)
                 s_or_dash (cmp_proto_actor (contact)),
                 s_or_dash (cmp_proto_summary (contact)));
     }
+    //  The deadlines: the policy, the escalation level, one line a clock
+    zlistx_t *clocks = cmp_proto_clocks (record);
+    if (cmp_proto_sla_policy (record) || cmp_proto_level (record)
+        || zlistx_size (clocks)) {
+        printf ("deadlines:\n");
+        s_print_part ("policy:", cmp_proto_sla_policy (record));
+        s_print_part ("level:", cmp_proto_level (record));
+        for (cmp_proto_t *clock = (cmp_proto_t *) zlistx_first (clocks); clock;
+             clock = (cmp_proto_t *) zlistx_next (clocks)) {
+            //  name state, then met or missed, or when it is due
+            const char *state = s_or_dash (cmp_proto_state (clock));
+            bool stopped = streq (state, "stopped");
+            char due[48] = "";
+            if (streq (state, "running") && cmp_proto_due_at (clock)) {
+                s_format_time (cmp_proto_due_at (clock), time, sizeof (time));
+                snprintf (due, sizeof (due), ", due %s", time);
+            }
+            snprintf (
+              text, sizeof (text), "%s %s%s%s%s",
+              s_or_dash (cmp_proto_clock (clock)), state, stopped ? ", " : due,
+              stopped ? s_or_dash (cmp_proto_outcome (clock)) : "",
+              !stopped && cmp_proto_breached_at (clock) ? ", breached" : "");
+            s_print_part ("clock:", text);
+        }
+    }
 }
 
 //  Options of a command: "--name value" pairs and flags
@@ -763,8 +846,32 @@ s_query (s_options_t *options,
             cmp_proto_set_category (request, value);
         else if ((value = s_take (argc, argv, &index, "--priority")))
             cmp_proto_set_priority (request, value);
-        else if (id == CMP_PROTO_LIST
-                 && (value = s_take (argc, argv, &index, "--limit")))
+        else if ((value = s_take (argc, argv, &index, "--level")))
+            cmp_proto_set_level (request, value);
+        else if (streq (option, "--breached"))
+            cmp_proto_set_breached (request, true);
+        else if ((value = s_take (argc, argv, &index, "--due-before"))
+                 || (value = s_take (argc, argv, &index, "--due-within"))) {
+            bool within = streq (option, "--due-within");
+            if (cmp_proto_has (request, "due_before")) {
+                fprintf (stderr,
+                         "complaintctl: %s: give one of --due-before and "
+                         "--due-within, once\n",
+                         name);
+                cmp_proto_destroy (&request);
+                return NULL;
+            }
+            if (within ? s_parse_duration (value, &time)
+                       : s_parse_time (value, &time)) {
+                fprintf (stderr, "complaintctl: %s: \"%s\" is not a %s\n",
+                         option, value, within ? "duration" : "time");
+                cmp_proto_destroy (&request);
+                return NULL;
+            }
+            cmp_proto_set_due_before (request,
+                                      within ? zclock_time () + time : time);
+        } else if (id == CMP_PROTO_LIST
+                   && (value = s_take (argc, argv, &index, "--limit")))
             cmp_proto_set_limit (request, strtoull (value, NULL, 10));
         else if (id == CMP_PROTO_LIST
                  && (value = s_take (argc, argv, &index, "--after")))
@@ -779,6 +886,19 @@ s_query (s_options_t *options,
         }
     }
     return request;
+}
+
+//  A copy of a request, for the next page of a query: the filters stay as
+//  they were parsed (--due-within is not counted from a later now)
+static cmp_proto_t *
+s_copy (cmp_proto_t *request)
+{
+    zframe_t *frame = cmp_proto_encode (request);
+    cmp_proto_t *copy =
+      cmp_proto_decode (zframe_data (frame), zframe_size (frame), NULL);
+    assert (copy);
+    zframe_destroy (&frame);
+    return copy;
 }
 
 static int
@@ -807,15 +927,16 @@ static int
 s_list (s_options_t *options, int argc, char *argv[])
 {
     bool all = false;
-    cmp_proto_t *request =
+    cmp_proto_t *query =
       s_query (options, CMP_PROTO_LIST, "list", argc, argv, &all);
-    if (!request)
+    if (!query)
         return EXIT_USAGE;
     cmp_client_t *client = cmp_client_new (options->api);
     if (!client) {
-        cmp_proto_destroy (&request);
+        cmp_proto_destroy (&query);
         return EXIT_USAGE;
     }
+    cmp_proto_t *request = s_copy (query);
     cmp_client_set_timeout (client, options->timeout);
     int status = EXIT_SUCCESS;
     while (request) {
@@ -853,13 +974,14 @@ s_list (s_options_t *options, int argc, char *argv[])
             }
         //  The next page: the same query after the cursor
         if (cmp_proto_next (reply) && all) {
-            request =
-              s_query (options, CMP_PROTO_LIST, "list", argc, argv, &all);
+            request = s_copy (query);
             cmp_proto_set_after (request, cmp_proto_next (reply));
         } else if (cmp_proto_next (reply) && !options->json)
             printf ("more: --after %s\n", cmp_proto_next (reply));
         cmp_proto_destroy (&reply);
     }
+    cmp_proto_destroy (&request);
+    cmp_proto_destroy (&query);
     cmp_client_destroy (&client);
     return status;
 }
@@ -979,7 +1101,7 @@ s_names_target (int argc, char *argv[])
             return true;
         //  Every option but these flags takes a value
         if (!streq (arg, "--all") && !streq (arg, "--accept")
-            && !streq (arg, "--reject"))
+            && !streq (arg, "--reject") && !streq (arg, "--breached"))
             index++;
     }
     return false;
@@ -1024,7 +1146,8 @@ s_retriage_all (s_options_t *options, int argc, char *argv[])
             && !streq (option, "--all"))
             filtered = true;
         filters[filter_count++] = argv[index];
-        if (!streq (option, "--all") && index + 1 < argc)
+        if (!streq (option, "--all") && !streq (option, "--breached")
+            && index + 1 < argc)
             filters[filter_count++] = argv[++index];
     }
     if (!filtered) {
@@ -1034,19 +1157,18 @@ s_retriage_all (s_options_t *options, int argc, char *argv[])
         return EXIT_USAGE;
     }
     bool all = false;
-    cmp_proto_t *request = s_query (options, CMP_PROTO_LIST, "retriage",
-                                    filter_count, filters, &all);
-    if (!request) {
-        free (filters);
+    cmp_proto_t *query = s_query (options, CMP_PROTO_LIST, "retriage",
+                                  filter_count, filters, &all);
+    free (filters);
+    if (!query)
         return EXIT_USAGE;
-    }
     cmp_client_t *client = cmp_client_new (options->api);
     if (!client) {
         fprintf (stderr, "complaintctl: invalid endpoint %s\n", options->api);
-        cmp_proto_destroy (&request);
-        free (filters);
+        cmp_proto_destroy (&query);
         return EXIT_USAGE;
     }
+    cmp_proto_t *request = s_copy (query);
     cmp_client_set_timeout (client, options->timeout);
     //  Complaints done: a retriage changes updated_at, and a list by
     //  update time would find them again
@@ -1154,16 +1276,15 @@ s_retriage_all (s_options_t *options, int argc, char *argv[])
         }
         //  The next page: the same query after the cursor
         if (!stop && cmp_proto_next (reply)) {
-            request = s_query (options, CMP_PROTO_LIST, "retriage",
-                               filter_count, filters, &all);
+            request = s_copy (query);
             cmp_proto_set_after (request, cmp_proto_next (reply));
         }
         cmp_proto_destroy (&reply);
     }
     cmp_proto_destroy (&request);
+    cmp_proto_destroy (&query);
     cmp_client_destroy (&client);
     zhashx_destroy (&seen);
-    free (filters);
     //  The summary: how many were retriaged, how many refused and why
     if (listed && options->json)
         printf ("{\"retriaged\":%zu,\"refused\":%zu}\n", retriaged, refused);
@@ -1203,6 +1324,142 @@ s_reload (s_options_t *options, int argc, char *argv[])
                 cmp_proto_rules (reply) ? cmp_proto_rules (reply)
                                         : "none, triage is off",
                 s_or_dash (cmp_proto_message (reply)));
+    cmp_proto_destroy (&reply);
+    return status;
+}
+
+//  Print a CLOCKS reply: the policy, level and zone, then one line a
+//  clock: name, state, target, used and remaining (h:mm of the clock's
+//  own time), the due time in the calendar's zone, met, missed or
+//  breached
+static void
+s_print_clocks (cmp_proto_t *reply)
+{
+    char time[32];
+    s_format_time (cmp_proto_at (reply), time, sizeof (time));
+    printf ("%s: policy %s, level %s, at %s (calendar zone %s)\n",
+            s_or_dash (cmp_proto_number (reply)),
+            s_or_dash (cmp_proto_sla (reply)),
+            s_or_dash (cmp_proto_level (reply)), time,
+            s_or_dash (cmp_proto_zone (reply)));
+    zlistx_t *clocks = cmp_proto_clocks (reply);
+    if (zlistx_size (clocks) == 0) {
+        printf ("no clocks\n");
+        return;
+    }
+    printf ("%-16s %-8s %-18s %7s %9s  %s\n", "clock", "state", "target",
+            "used", "remaining", "due");
+    for (cmp_proto_t *clock = (cmp_proto_t *) zlistx_first (clocks); clock;
+         clock = (cmp_proto_t *) zlistx_next (clocks)) {
+        const char *state = s_or_dash (cmp_proto_state (clock));
+        char target[64];
+        snprintf (target, sizeof (target), "%s%s",
+                  s_or_dash (cmp_proto_target (clock)),
+                  cmp_proto_extended (clock) ? " (ext)" : "");
+        char used[24], remaining[24], due[40];
+        s_format_hm (cmp_proto_used (clock), used, sizeof (used));
+        if (cmp_proto_has (clock, "remaining"))
+            s_format_hm (cmp_proto_remaining (clock), remaining,
+                         sizeof (remaining));
+        else
+            snprintf (remaining, sizeof (remaining), "-");
+        //  A paused clock is due when it runs again: no time yet
+        if (cmp_proto_due_local (clock))
+            snprintf (due, sizeof (due), "%s", cmp_proto_due_local (clock));
+        else if (cmp_proto_due_at (clock))
+            s_format_time (cmp_proto_due_at (clock), due, sizeof (due));
+        else
+            snprintf (due, sizeof (due), "-");
+        const char *outcome = "";
+        if (streq (state, "stopped"))
+            outcome = s_or_dash (cmp_proto_outcome (clock));
+        else if (cmp_proto_breached_at (clock)
+                 || (cmp_proto_has (clock, "remaining")
+                     && cmp_proto_remaining (clock) < 0))
+            outcome = "breached";
+        const char *name = s_or_dash (cmp_proto_clock (clock));
+        printf ("%-16s %-8s %-18s %7s %9s  ", name, state, target, used,
+                remaining);
+        if (*outcome)
+            printf ("%-25s %s\n", due, outcome);
+        else
+            printf ("%s\n", due);
+    }
+}
+
+//  SLA: the deadline clocks of one complaint
+static int
+s_sla (s_options_t *options, int argc, char *argv[])
+{
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf (stderr, "complaintctl: sla needs one id or number\n");
+        return EXIT_USAGE;
+    }
+    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_SLA);
+    cmp_proto_set_actor (request, options->actor);
+    if (s_set_target (request, "sla", argv[0])) {
+        cmp_proto_destroy (&request);
+        return EXIT_USAGE;
+    }
+    cmp_proto_t *reply = s_call (options, options->api, &request);
+    if (!reply)
+        return EXIT_NO_ANSWER;
+    int status = EXIT_SUCCESS;
+    if (cmp_proto_id (reply) != CMP_PROTO_CLOCKS)
+        status = s_refused (reply);
+    else if (options->json)
+        s_print_json (reply);
+    else
+        s_print_clocks (reply);
+    cmp_proto_destroy (&reply);
+    return status;
+}
+
+//  TICK: move the daemon's test clock, and fire what is due by then
+static int
+s_tick (s_options_t *options, int argc, char *argv[])
+{
+    const char *value = NULL;
+    for (int index = 0; index < argc; index++) {
+        const char *given;
+        if ((given = s_take (argc, argv, &index, "--at")))
+            value = given;
+        else {
+            fprintf (stderr, "complaintctl: tick: unknown option %s\n",
+                     argv[index]);
+            return EXIT_USAGE;
+        }
+    }
+    int64_t at;
+    if (!value) {
+        fprintf (stderr, "complaintctl: tick needs --at TIME\n");
+        return EXIT_USAGE;
+    }
+    if (s_parse_time (value, &at)) {
+        fprintf (stderr, "complaintctl: --at: \"%s\" is not a time\n", value);
+        return EXIT_USAGE;
+    }
+    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_TICK);
+    cmp_proto_set_actor (request, options->actor);
+    cmp_proto_set_at (request, at);
+    cmp_proto_t *reply = s_call (options, options->api, &request);
+    if (!reply)
+        return EXIT_NO_ANSWER;
+    int status = EXIT_SUCCESS;
+    if (cmp_proto_id (reply) != CMP_PROTO_TICKED)
+        status = s_refused (reply);
+    else if (options->json)
+        s_print_json (reply);
+    else {
+        char time[32];
+        s_format_time (cmp_proto_at (reply), time, sizeof (time));
+        printf ("clock at %s (%" PRId64 "): deadlines of %" PRIu64
+                " complaints fired%s\n",
+                time, cmp_proto_at (reply), cmp_proto_fired (reply),
+                cmp_proto_pending (reply)
+                  ? "; more are due and fire in the next batches"
+                  : "");
+    }
     cmp_proto_destroy (&reply);
     return status;
 }
@@ -1392,9 +1649,21 @@ s_watch (s_options_t *options, int argc, char *argv[])
         else {
             char time[32];
             s_format_time (cmp_proto_at (event), time, sizeof (time));
-            printf ("%" PRIu64 "  %s  %s  %s  %s\n", cmp_proto_seq (event),
-                    time, cmp_proto_topic (event), cmp_proto_number (event),
+            printf ("%" PRIu64 "  %s  %s  %s  %s", cmp_proto_seq (event), time,
+                    cmp_proto_topic (event), cmp_proto_number (event),
                     cmp_proto_channel (event) ? cmp_proto_channel (event) : "");
+            //  A deadline event: its clock, the level reached, lateness
+            if (cmp_proto_clock (event))
+                printf ("  clock %s", cmp_proto_clock (event));
+            if (cmp_proto_level (event))
+                printf ("  level %s -> %s",
+                        s_or_dash (cmp_proto_previous_level (event)),
+                        cmp_proto_level (event));
+            if (cmp_proto_outcome (event))
+                printf ("  %s", cmp_proto_outcome (event));
+            if (cmp_proto_late (event))
+                printf ("  (late)");
+            printf ("\n");
         }
         cmp_proto_destroy (&event);
         if (count > 0)
@@ -1508,6 +1777,10 @@ main (int argc, char *argv[])
         return s_history (&options, rest, args);
     if (streq (command, "reload"))
         return s_reload (&options, rest, args);
+    if (streq (command, "sla"))
+        return s_sla (&options, rest, args);
+    if (streq (command, "tick"))
+        return s_tick (&options, rest, args);
     //  retriage without an id: every complaint the filters of list find
     if (streq (command, "retriage") && !s_names_target (rest, args))
         return s_retriage_all (&options, rest, args);

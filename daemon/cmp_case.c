@@ -443,8 +443,8 @@ cmp_case_may (cmp_case_t *self,
         return s_may (self, actor, READERS, "reading", fault);
     if (streq (action, "submit"))
         return s_may (self, actor, SUBMITTERS, "submit", fault);
-    if (streq (action, "reload"))
-        return s_may (self, actor, R (R_ADMIN), "reload", fault);
+    if (streq (action, "reload") || streq (action, "tick"))
+        return s_may (self, actor, R (R_ADMIN), action, fault);
     const s_action_t *row = s_action (action);
     assert (row);
     return s_may (self, actor, row->roles, row->name, fault);
@@ -766,6 +766,241 @@ s_emergency_put (cmp_store_t *store,
     event->event = cmp_proto_encode_map (message);
     cmp_proto_destroy (&message);
     return cmp_store_event_put (store, seq, event->event);
+}
+
+//  --------------------------------------------------------------------------
+//  Deadlines: what the clocks did becomes events, and escalations history
+
+static const char *
+s_notice_topic (cmp_sla_notice_kind_t kind)
+{
+    switch (kind) {
+        case CMP_SLA_REMINDER: return CMP_TOPIC_REMINDER;
+        case CMP_SLA_WARNING: return CMP_TOPIC_WARNING;
+        case CMP_SLA_BREACH: return CMP_TOPIC_BREACHED;
+        case CMP_SLA_ESCALATION: return CMP_TOPIC_ESCALATED;
+        case CMP_SLA_STOP: return CMP_TOPIC_STOPPED;
+    }
+    return CMP_TOPIC_UPDATED;
+}
+
+//  Store the event of one notice, and the history entry of an escalation
+static int
+s_notice_put (cmp_store_t *store,
+              cmp_sla_t *sla,
+              cmp_proto_t *record,
+              cmp_sla_notice_t *notice,
+              int64_t now,
+              uint64_t *history,
+              cmp_case_event_t *event)
+{
+    uint64_t id = cmp_proto_complaint_id (record);
+    const char *state = cmp_proto_state (record);
+    if (notice->kind == CMP_SLA_ESCALATION) {
+        cmp_proto_t *entry = s_entry_new (now, CMP_CASE_SYSTEM, "system",
+                                          "escalate", state, state);
+        s_change (entry, "level", cmp_sla_level_name (sla, notice->from),
+                  cmp_sla_level_name (sla, notice->to));
+        s_say (entry, "reason", notice->reason);
+        int rc = s_entry_put (store, id, ++*history, entry);
+        cmp_proto_destroy (&entry);
+        if (rc)
+            return -1;
+    }
+    cmp_proto_t *message = cmp_proto_new (CMP_PROTO_EVENT);
+    uint64_t seq = cmp_store_next_seq (store);
+    cmp_proto_set_seq (message, seq);
+    event->topic = s_notice_topic (notice->kind);
+    cmp_proto_set_topic (message, event->topic);
+    cmp_proto_set_at (message, now);
+    cmp_proto_set_complaint_id (message, id);
+    cmp_proto_set_number (message, cmp_proto_number (record));
+    cmp_proto_set_channel (message, cmp_proto_channel (record));
+    cmp_proto_set_state (message, state);
+    cmp_proto_set_version (message, cmp_proto_version (record));
+    cmp_proto_set_case_department (message, cmp_proto_case_department (record));
+    cmp_proto_set_priority (message, cmp_proto_priority (record));
+    if (notice->clock) {
+        cmp_proto_set_clock (message, notice->clock);
+        cmp_proto_set_due_at (message, notice->due_at);
+    }
+    if (notice->late)
+        cmp_proto_set_late (message, true);
+    switch (notice->kind) {
+        case CMP_SLA_REMINDER:
+            cmp_proto_set_handler (message, cmp_proto_handler (record));
+            break;
+        case CMP_SLA_WARNING:
+            cmp_proto_set_percent (message, (uint64_t) notice->percent);
+            break;
+        case CMP_SLA_ESCALATION: {
+            cmp_proto_set_previous_level (
+              message, cmp_sla_level_name (sla, notice->from));
+            cmp_proto_set_level (message, cmp_sla_level_name (sla, notice->to));
+            cmp_proto_set_reason (message, notice->reason);
+            cmp_proto_set_handler (message, cmp_proto_handler (record));
+            zlist_t *notify = cmp_sla_level_notify (sla, notice->to);
+            for (const char *name = (const char *) zlist_first (notify); name;
+                 name = (const char *) zlist_next (notify))
+                cmp_proto_add_notify (message, name);
+            break;
+        }
+        case CMP_SLA_STOP:
+            cmp_proto_set_outcome (message, notice->met ? "met" : "missed");
+            break;
+        case CMP_SLA_BREACH: break;
+    }
+    event->event = cmp_proto_encode_map (message);
+    cmp_proto_destroy (&message);
+    return cmp_store_event_put (store, seq, event->event);
+}
+
+int
+cmp_case_notices_put (cmp_store_t *store,
+                      cmp_sla_t *sla,
+                      cmp_proto_t *record,
+                      cmp_sla_notice_t *notices,
+                      int count,
+                      int64_t now,
+                      uint64_t *history,
+                      cmp_case_event_t *events,
+                      size_t max,
+                      size_t *used)
+{
+    for (int index = 0; index < count; index++) {
+        //  Every event is stored; one that finds no room in events is
+        //  not published at once, and workers read it with REPLAY
+        cmp_case_event_t spare = {NULL, NULL};
+        cmp_case_event_t *event = *used < max ? &events[(*used)++] : &spare;
+        if (event == &spare)
+            zsys_warning ("complaint %s: more than %zu events in one change",
+                          cmp_proto_number (record), max);
+        int rc = s_notice_put (store, sla, record, &notices[index], now,
+                               history, event);
+        zchunk_destroy (&spare.event);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+//  Run the clocks of record for action taken and state entered, in
+//  memory; returns the number of notices, which point into state
+static int
+s_clocks_on (cmp_sla_t *sla,
+             cmp_proto_t *record,
+             const char *action,
+             const char *entered,
+             int64_t now,
+             cmp_sla_state_t *state,
+             cmp_sla_notice_t *notices)
+{
+    if (!sla)
+        return 0;
+    cmp_sla_read (sla, record, state);
+    int count =
+      cmp_sla_on (sla, state, cmp_proto_sla (record),
+                  cmp_proto_emergency (record), action, entered, now, notices);
+    cmp_sla_write (sla, state, record);
+    return count;
+}
+
+void
+cmp_case_event_free (void **item)
+{
+    if (*item) {
+        cmp_case_event_t *event = (cmp_case_event_t *) *item;
+        zchunk_destroy (&event->event);
+        free (event);
+        *item = NULL;
+    }
+}
+
+//  Fire the due points of one complaint
+static int
+s_fire_one (cmp_store_t *store,
+            cmp_sla_t *sla,
+            uint64_t id,
+            int64_t now,
+            cmp_sla_notice_t *notices,
+            zlistx_t *fired)
+{
+    zchunk_t *chunk = cmp_store_complaint (store, id);
+    cmp_proto_t *record =
+      chunk ? cmp_proto_decode_map (CMP_PROTO_COMPLAINT, zchunk_data (chunk),
+                                    zchunk_size (chunk))
+            : NULL;
+    zchunk_destroy (&chunk);
+    uint64_t history;
+    if (!record || cmp_store_history_count (store, id, &history)) {
+        zsys_error ("complaint %" PRIu64 " has a timer but cannot be read", id);
+        cmp_proto_destroy (&record);
+        return -1;
+    }
+    cmp_store_keys_t old;
+    cmp_case_keys (record, &old, true);
+    cmp_sla_state_t state;
+    cmp_sla_read (sla, record, &state);
+    int count = cmp_sla_fire (sla, &state, now, notices);
+    cmp_sla_write (sla, &state, record);
+    cmp_store_keys_t keys;
+    cmp_case_keys (record, &keys, false);
+    if (keys.timer_at > 0 && keys.timer_at <= now) {
+        //  Never fire the same complaint in a loop
+        zsys_error ("complaint %s: its next deadline point %" PRId64
+                    " is not after now; it is dropped",
+                    cmp_proto_number (record), keys.timer_at);
+        keys.timer_at = 0;
+    }
+    //  The clocks are the daemon's bookkeeping: the version stays, so
+    //  that a reminder does not make a handler's request stale
+    zchunk_t *encoded = cmp_proto_encode_map (record);
+    int rc = cmp_store_complaint_replace (store, id, encoded);
+    zchunk_destroy (&encoded);
+    if (rc == 0)
+        rc = cmp_store_index (store, id, &old, &keys);
+    cmp_case_keys_free (&old);
+    for (int index = 0; index < count && rc == 0; index++) {
+        cmp_case_event_t *event =
+          (cmp_case_event_t *) zmalloc (sizeof (cmp_case_event_t));
+        assert (event);
+        zlistx_add_end (fired, event);
+        rc = s_notice_put (store, sla, record, &notices[index], now, &history,
+                           event);
+    }
+    cmp_proto_destroy (&record);
+    return rc;
+}
+
+int
+cmp_case_fire (cmp_store_t *store,
+               cmp_sla_t *sla,
+               int64_t now,
+               size_t max,
+               zlistx_t *fired,
+               size_t *count,
+               bool *more)
+{
+    assert (store);
+    assert (sla);
+    assert (max > 0);
+    *count = 0;
+    *more = false;
+    uint64_t *ids = (uint64_t *) malloc ((max + 1) * sizeof (uint64_t));
+    cmp_sla_notice_t *notices =
+      (cmp_sla_notice_t *) malloc (CMP_SLA_NOTICES * sizeof (cmp_sla_notice_t));
+    assert (ids && notices);
+    size_t due;
+    int rc = cmp_store_timers_due (store, now, ids, max + 1, &due);
+    if (rc == 0) {
+        *more = due > max;
+        *count = due > max ? max : due;
+    }
+    for (size_t index = 0; index < *count && rc == 0; index++)
+        rc = s_fire_one (store, sla, ids[index], now, notices, fired);
+    free (notices);
+    free (ids);
+    return rc;
 }
 
 static cmp_proto_t *
@@ -1209,6 +1444,9 @@ s_change_record (cmp_case_t *self,
                 cmp_proto_set_decided_by (record, s_triaged[index].key, NULL);
             cmp_proto_set_decided_by (record, "emergency", NULL);
             zlistx_purge (cmp_proto_items (record));
+            zlistx_purge (cmp_proto_clocks (record));
+            cmp_proto_set_level (record, NULL);
+            cmp_proto_set_sla_policy (record, NULL);
             break;
         }
         case A_COUNT: break;
@@ -1216,15 +1454,33 @@ s_change_record (cmp_case_t *self,
     return to;
 }
 
-//  What the query indexes hold of a record; copies when copy is true
-//  (free them with s_keys_free)
-static void
-s_keys (cmp_proto_t *record, cmp_store_keys_t *keys, bool copy)
+void
+cmp_case_keys (cmp_proto_t *record, cmp_store_keys_t *keys, bool copy)
 {
+    memset (keys, 0, sizeof (*keys));
+    //  The deadlines: earliest due time of a running clock, next point to
+    //  fire, and whether a clock that has not stopped is past its breach
+    bool overdue = false;
+    zlistx_t *clocks = cmp_proto_clocks (record);
+    for (cmp_proto_t *clock = (cmp_proto_t *) zlistx_first (clocks); clock;
+         clock = (cmp_proto_t *) zlistx_next (clocks)) {
+        const char *state = cmp_proto_state (clock);
+        if (!state || streq (state, "stopped"))
+            continue;
+        int64_t due_at = cmp_proto_due_at (clock);
+        int64_t next_at = cmp_proto_next_at (clock);
+        if (streq (state, "running") && due_at > 0
+            && (keys->due_at == 0 || due_at < keys->due_at))
+            keys->due_at = due_at;
+        if (next_at > 0 && (keys->timer_at == 0 || next_at < keys->timer_at))
+            keys->timer_at = next_at;
+        overdue |= cmp_proto_breached_at (clock) > 0;
+    }
     const char *values[CMP_STORE_FIELDS] = {
-      cmp_proto_state (record), cmp_proto_case_department (record),
-      cmp_proto_handler (record), cmp_proto_category (record),
-      cmp_proto_priority (record)};
+      cmp_proto_state (record),    cmp_proto_case_department (record),
+      cmp_proto_handler (record),  cmp_proto_category (record),
+      cmp_proto_priority (record), cmp_proto_level (record),
+      overdue ? "yes" : NULL};
     for (int field = 0; field < CMP_STORE_FIELDS; field++)
         keys->field[field] =
           copy && values[field] ? strdup (values[field]) : values[field];
@@ -1234,8 +1490,8 @@ s_keys (cmp_proto_t *record, cmp_store_keys_t *keys, bool copy)
                          : keys->received_at;
 }
 
-static void
-s_keys_free (cmp_store_keys_t *keys)
+void
+cmp_case_keys_free (cmp_store_keys_t *keys)
 {
     for (int field = 0; field < CMP_STORE_FIELDS; field++)
         free ((char *) keys->field[field]);
@@ -1261,7 +1517,7 @@ s_commit_change (cmp_store_t *store,
     int rc = cmp_store_complaint_replace (store, id, chunk);
     zchunk_destroy (&chunk);
     cmp_store_keys_t keys;
-    s_keys (record, &keys, false);
+    cmp_case_keys (record, &keys, false);
     if (rc || cmp_store_index (store, id, old, &keys))
         return -1;
     //  A purge takes the history with it (notes and contacts hold
@@ -1275,7 +1531,7 @@ s_commit_change (cmp_store_t *store,
 int
 cmp_case_apply (cmp_case_t *self,
                 cmp_store_t *store,
-                cmp_triage_t *triage,
+                cmp_rulebook_t *rulebook,
                 cmp_proto_t *act,
                 int64_t now,
                 cmp_proto_t **reply_p,
@@ -1283,6 +1539,8 @@ cmp_case_apply (cmp_case_t *self,
 {
     assert (self);
     assert (store);
+    cmp_triage_t *triage = rulebook ? cmp_rulebook_triage (rulebook) : NULL;
+    cmp_sla_t *sla = rulebook ? cmp_rulebook_sla (rulebook) : NULL;
     *reply_p = NULL;
     memset (events, 0, CMP_CASE_EVENTS_MAX * sizeof (cmp_case_event_t));
     const s_action_t *action = s_action (cmp_proto_action (act));
@@ -1365,22 +1623,37 @@ cmp_case_apply (cmp_case_t *self,
     cmp_proto_t *entry =
       s_entry_new (now, actor, role, action->name, s_state_names[state], NULL);
     cmp_store_keys_t old;
-    s_keys (record, &old, true);
+    cmp_case_keys (record, &old, true);
     bool was_emergency = cmp_proto_emergency (record);
     //  A purge also takes the complainant out of the repeat index
     rc = action->id == A_PURGE ? s_contacts_forget (store, record) : 0;
     int to = s_change_record (self, action, act, record, entry, state, into_id,
                               triage, now);
     cmp_proto_set_state (entry, s_state_names[to]);
+    //  The deadlines follow the change, in the same transaction
+    cmp_sla_notice_t *notices =
+      (cmp_sla_notice_t *) malloc (CMP_SLA_NOTICES * sizeof (cmp_sla_notice_t));
+    cmp_sla_state_t *clocks =
+      (cmp_sla_state_t *) malloc (2 * sizeof (cmp_sla_state_t));
+    assert (notices && clocks);
+    int noticed = action->id == A_PURGE
+                    ? 0
+                    : s_clocks_on (sla, record, action->name, s_state_names[to],
+                                   now, &clocks[0], notices);
+    size_t used = 1;
     if (rc == 0)
         rc = s_commit_change (store, record, &old, entry, ++history,
                               action->id == A_PURGE, now, &events[0]);
-    s_keys_free (&old);
+    cmp_case_keys_free (&old);
     cmp_proto_destroy (&entry);
 
     //  A retriage that finds an emergency starts the emergency plan
     if (rc == 0 && cmp_proto_emergency (record) && !was_emergency)
-        rc = s_emergency_put (store, record, now, &events[1]);
+        rc = s_emergency_put (store, record, now, &events[used++]);
+    if (rc == 0)
+        rc =
+          cmp_case_notices_put (store, sla, record, notices, noticed, now,
+                                &history, events, CMP_CASE_EVENTS_MAX, &used);
 
     //  A follow-up below the bar reopens the case by itself
     if (rc == 0 && action->id == A_FOLLOW_UP
@@ -1395,12 +1668,20 @@ cmp_case_apply (cmp_case_t *self,
                   " (cases/reopen_below)",
                   cmp_proto_satisfaction (act), self->reopen_below);
         s_say (entry, "reason", reason);
-        s_keys (record, &old, true);
+        cmp_case_keys (record, &old, true);
+        noticed = s_clocks_on (sla, record, "reopen", s_state_names[reopened],
+                               now, &clocks[1], notices);
         rc = s_commit_change (store, record, &old, entry, ++history, false, now,
-                              &events[1]);
-        s_keys_free (&old);
+                              &events[used++]);
+        cmp_case_keys_free (&old);
         cmp_proto_destroy (&entry);
+        if (rc == 0)
+            rc = cmp_case_notices_put (store, sla, record, notices, noticed,
+                                       now, &history, events,
+                                       CMP_CASE_EVENTS_MAX, &used);
     }
+    free (notices);
+    free (clocks);
     if (rc == 0) {
         cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_ACTED);
         cmp_proto_set_request_id (reply, cmp_proto_request_id (act));

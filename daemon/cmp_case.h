@@ -30,6 +30,11 @@
 #define CMP_TOPIC_STATE "complaint.state"
 #define CMP_TOPIC_UPDATED "complaint.updated"
 #define CMP_TOPIC_PURGED "complaint.purged"
+#define CMP_TOPIC_REMINDER "complaint.sla.reminder"
+#define CMP_TOPIC_WARNING "complaint.sla.warning"
+#define CMP_TOPIC_BREACHED "complaint.sla.breached"
+#define CMP_TOPIC_STOPPED "complaint.sla.stopped"
+#define CMP_TOPIC_ESCALATED "complaint.escalated"
 
 //  One stored event to publish after the commit
 typedef struct
@@ -38,8 +43,9 @@ typedef struct
     zchunk_t *event;   //  Stored event map
 } cmp_case_event_t;
 
-//  Most events one request may produce (a follow-up with its reopen)
-#define CMP_CASE_EVENTS_MAX 2
+//  Most events one request may produce: a follow-up with its reopen,
+//  each with the clocks it stops and an escalation, and an emergency
+#define CMP_CASE_EVENTS_MAX (3 + 2 * (CMP_SLA_CLOCKS + 1))
 
 //  Create the case rules with the roles and limits of config.
 cmp_case_t *cmp_case_new (cmp_config_t *config);
@@ -69,19 +75,61 @@ int cmp_case_check (cmp_case_t *self,
                     cmp_proto_t *act,
                     cmp_proto_fault_t *fault) CMP_MUSTCHECK;
 
-//  Apply a checked ACT at now (ms) in the store's open write transaction;
-//  triage is the rules a retriage applies (NULL when triage is off).
-//  Sets *reply_p to ACTED or ERROR, and fills events (up to
-//  CMP_CASE_EVENTS_MAX, the rest zeroed) with what to publish after the
-//  commit. Returns -1 if the store failed; the transaction must then be
-//  aborted.
+//  Apply a checked ACT at now (ms) in the store's open write transaction,
+//  by the rulebook's triage rules (a retriage) and deadline policies
+//  (rulebook may be NULL: no triage, no deadlines). Sets *reply_p to
+//  ACTED or ERROR, and fills events (up to CMP_CASE_EVENTS_MAX, the rest
+//  zeroed) with what to publish after the commit. Returns -1 if the store
+//  failed; the transaction must then be aborted.
 int cmp_case_apply (cmp_case_t *self,
                     cmp_store_t *store,
-                    cmp_triage_t *triage,
+                    cmp_rulebook_t *rulebook,
                     cmp_proto_t *act,
                     int64_t now,
                     cmp_proto_t **reply_p,
                     cmp_case_event_t *events) CMP_MUSTCHECK;
+
+//  Fire the deadline points due at or before now, in the store's open
+//  write transaction: for each complaint whose timer is due (at most max,
+//  earliest first), the clocks' reminders, warnings, breaches and
+//  escalations, each with its event (and an escalation with its history
+//  entry). Appends the events to fired (cmp_case_event_t items, which
+//  the caller frees with cmp_case_event_free), sets *count to the number
+//  of complaints and *more if more were due. Returns -1 if the store
+//  failed.
+int cmp_case_fire (cmp_store_t *store,
+                   cmp_sla_t *sla,
+                   int64_t now,
+                   size_t max,
+                   zlistx_t *fired,
+                   size_t *count,
+                   bool *more) CMP_MUSTCHECK;
+
+//  Free a cmp_case_event_t that cmp_case_fire allocated (a zlistx
+//  destructor).
+void cmp_case_event_free (void **item);
+
+//  Store the events (and, for escalations, the history entries after
+//  entry *history) of count notices of cmp_sla about the complaint
+//  record; put them in events from *used on, up to max. Returns -1 if the
+//  store failed.
+int cmp_case_notices_put (cmp_store_t *store,
+                          cmp_sla_t *sla,
+                          cmp_proto_t *record,
+                          cmp_sla_notice_t *notices,
+                          int count,
+                          int64_t now,
+                          uint64_t *history,
+                          cmp_case_event_t *events,
+                          size_t max,
+                          size_t *used) CMP_MUSTCHECK;
+
+//  What the query indexes hold of a record (its state, department,
+//  handler, category, priority, escalation level, overdue flag, times,
+//  earliest due time and next timer). With copy, the strings are copies:
+//  free them with cmp_case_keys_free.
+void cmp_case_keys (cmp_proto_t *record, cmp_store_keys_t *keys, bool copy);
+void cmp_case_keys_free (cmp_store_keys_t *keys);
 
 //  The first history entry of a new complaint, registered by actor (the
 //  channel's adapter when NULL). Caller owns the chunk.

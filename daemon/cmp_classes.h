@@ -22,16 +22,19 @@ typedef struct _cmp_config_t cmp_config_t;
 typedef struct _cmp_yaml_t cmp_yaml_t;
 typedef struct _cmp_calendar_t cmp_calendar_t;
 typedef struct _cmp_triage_t cmp_triage_t;
+typedef struct _cmp_sla_t cmp_sla_t;
 typedef struct _cmp_rulebook_t cmp_rulebook_t;
 typedef struct _cmp_intake_t cmp_intake_t;
 typedef struct _cmp_case_t cmp_case_t;
 typedef struct _cmp_server_t cmp_server_t;
 
+#include "cmp_clock.h"
 #include "cmp_store.h"
 #include "cmp_config.h"
 #include "cmp_yaml.h"
 #include "cmp_calendar.h"
 #include "cmp_triage.h"
+#include "cmp_sla.h"
 #include "cmp_rulebook.h"
 #include "cmp_case.h"
 #include "cmp_intake.h"
@@ -39,14 +42,13 @@ typedef struct _cmp_server_t cmp_server_t;
 #include "cmp_server.h"
 #include "cmp_sd.h"
 
-//  Wall-clock time in milliseconds since the Unix epoch
-int64_t cmp_clock_now (void);
 
 //  The self tests of the daemon's classes, in dependency order
 void cmp_config_test (bool verbose);
 void cmp_yaml_test (bool verbose);
 void cmp_calendar_test (bool verbose);
 void cmp_triage_test (bool verbose);
+void cmp_sla_test (bool verbose);
 void cmp_rulebook_test (bool verbose);
 void cmp_intake_test (bool verbose);
 

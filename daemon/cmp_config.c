@@ -89,6 +89,16 @@ static const s_key_t s_keys[] = {
   {"calendars/file", T_STRING, "", 0, 0, true,
    "YAML file of business calendars; empty: the one built in "
    "(calendars.yaml)"},
+  {"sla/enabled", T_BOOL, "true", 0, 0, true,
+   "run the deadline clocks of every complaint; off, no deadline is kept"},
+  {"sla/policies", T_STRING, "", 0, 0, true,
+   "YAML file of deadline policies and the escalation ladder; empty: the "
+   "ones built in (sla.yaml)"},
+  {"sla/fire_max", T_NUMBER, "1000", 1, 100000, true,
+   "most complaints whose due deadline points fire in one transaction"},
+  {"clock/test", T_STRING, "", 0, 0, false,
+   "empty: the system clock; else a start time in ms since the epoch, and "
+   "the admin's TICK request moves the clock (for tests)"},
   {"roles/adapter", T_NAMES, "", 0, 0, true,
    "actors who may only submit (channel adapters)"},
   {"roles/agent", T_NAMES, "", 0, 0, true,

@@ -515,6 +515,26 @@ cmp_intake_register (cmp_intake_t *self,
         if (verdict.classified)
             cmp_proto_set_state (record, "triaged");
     }
+    //  The deadlines start (时限), in the same transaction
+    cmp_sla_t *sla = rulebook ? cmp_rulebook_sla (rulebook) : NULL;
+    cmp_sla_notice_t notices[CMP_SLA_CLOCKS + 1];
+    cmp_sla_state_t state; //  The notices point into it
+    int noticed = 0;
+    if (sla) {
+        cmp_sla_notice_t *all = (cmp_sla_notice_t *) malloc (
+          CMP_SLA_NOTICES * sizeof (cmp_sla_notice_t));
+        assert (all);
+        cmp_sla_read (sla, record, &state);
+        noticed = cmp_sla_on (sla, &state, cmp_proto_sla (record),
+                              cmp_proto_emergency (record), "register",
+                              cmp_proto_state (record), now, all);
+        cmp_sla_write (sla, &state, record);
+        //  A registration stops nothing: at most the emergency's escalation
+        if (noticed > (int) (sizeof (notices) / sizeof (notices[0])))
+            noticed = (int) (sizeof (notices) / sizeof (notices[0]));
+        memcpy (notices, all, (size_t) noticed * sizeof (cmp_sla_notice_t));
+        free (all);
+    }
     zchunk_t *stored = cmp_proto_encode_map (record);
     cmp_proto_set_id (record, submit_id);
     int rc =
@@ -522,10 +542,8 @@ cmp_intake_register (cmp_intake_t *self,
     zchunk_destroy (&stored);
     if (rc)
         return -1;
-    cmp_store_keys_t keys = {{cmp_proto_state (record)}, now, now};
-    keys.field[CMP_STORE_DEPARTMENT] = cmp_proto_case_department (record);
-    keys.field[CMP_STORE_CATEGORY] = cmp_proto_category (record);
-    keys.field[CMP_STORE_PRIORITY] = cmp_proto_priority (record);
+    cmp_store_keys_t keys;
+    cmp_case_keys (record, &keys, false);
     if (cmp_store_index (store, id, NULL, &keys))
         return -1;
     zchunk_t *entry = cmp_case_entry_registered (submit, now);
@@ -575,6 +593,17 @@ cmp_intake_register (cmp_intake_t *self,
         }
     }
     cmp_proto_destroy (&event);
+    uint64_t history = triage ? 2 : 1;
+    size_t used = verdict.emergency ? 2 : 1;
+    if (noticed) {
+        cmp_proto_set_id (record, CMP_PROTO_COMPLAINT);
+        rc =
+          cmp_case_notices_put (store, sla, record, notices, noticed, now,
+                                &history, events, CMP_CASE_EVENTS_MAX, &used);
+        cmp_proto_set_id (record, submit_id);
+        if (rc)
+            return -1;
+    }
     *reply_p = s_submitted (submit, id, number, now, false);
     return 0;
 }

@@ -11,6 +11,8 @@ struct _cmp_rulebook_t
 {
     zhashx_t *calendars;   //  name -> cmp_calendar_t (owned)
     cmp_triage_t *triage;  //  Triage rules, or NULL when off
+    cmp_sla_t *sla;        //  Deadline policies and the ladder
+    bool sla_enabled;      //  sla/enabled
     int64_t repeat_window; //  triage/repeat_window
     char *summary;         //  For the log
 };
@@ -89,11 +91,24 @@ cmp_rulebook_new (cmp_config_t *config, zlist_t *errors)
         if (!self->triage)
             goto failed;
     }
+    filename = cmp_config_string (config, "sla/policies");
+    //  Read even when off, so that a broken file is found at once
+    self->sla = *filename ? cmp_sla_load (filename, self->calendars, errors)
+                          : cmp_sla_new ("(built-in policies)", cmp_shipped_sla,
+                                         strlen (cmp_shipped_sla),
+                                         self->calendars, errors);
+    if (!self->sla)
+        goto failed;
+    self->sla_enabled = cmp_config_bool (config, "sla/enabled");
     self->summary = zsys_sprintf (
-      "triage %s%s%s%zu rules, %zu calendar%s", self->triage ? "rules " : "off",
+      "triage %s%s%s%zu rules, deadlines %s%s with %zu policies, %zu "
+      "calendar%s",
+      self->triage ? "rules " : "off",
       self->triage ? cmp_triage_version (self->triage) : "",
       self->triage ? " with " : ", ",
       self->triage ? cmp_triage_size (self->triage) : 0,
+      cmp_config_bool (config, "sla/enabled") ? "" : "off, ",
+      cmp_sla_version (self->sla), cmp_sla_size (self->sla),
       zhashx_size (self->calendars),
       zhashx_size (self->calendars) == 1 ? "" : "s");
     return self;
@@ -128,6 +143,7 @@ cmp_rulebook_destroy (cmp_rulebook_t **self_p)
         cmp_rulebook_t *self = *self_p;
         //  The rules point into the calendars: they go first
         cmp_triage_destroy (&self->triage);
+        cmp_sla_destroy (&self->sla);
         zhashx_destroy (&self->calendars);
         zstr_free (&self->summary);
         free (self);
@@ -140,6 +156,13 @@ cmp_rulebook_triage (cmp_rulebook_t *self)
 {
     assert (self);
     return self->triage;
+}
+
+cmp_sla_t *
+cmp_rulebook_sla (cmp_rulebook_t *self)
+{
+    assert (self);
+    return self->sla_enabled ? self->sla : NULL;
 }
 
 cmp_calendar_t *
@@ -186,6 +209,8 @@ cmp_rulebook_test (bool verbose)
     assert (self);
     assert (cmp_rulebook_triage (self));
     assert (cmp_rulebook_calendar (self, "default"));
+    assert (cmp_rulebook_sla (self));
+    assert (cmp_sla_known (cmp_rulebook_sla (self), "standard"));
     assert (cmp_rulebook_repeat_window (self) == 30 * 86400000LL);
     assert (strstr (cmp_rulebook_summary (self), "2026.11"));
     cmp_rulebook_destroy (&self);

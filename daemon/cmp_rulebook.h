@@ -2,9 +2,10 @@
     cmp_rulebook - the organisation's rules, read from its files
 
     What the organisation writes for itself rather than sets as one key:
-    the business calendars (calendars/file) and the triage rules
-    (triage/rules). Empty keys take the copies built into the daemon
-    (daemon/calendars.yaml and daemon/triage.yaml). A rulebook is read as a
+    the business calendars (calendars/file), the triage rules
+    (triage/rules) and the deadline policies with the escalation ladder
+    (sla/policies). Empty keys take the copies built into the daemon
+    (daemon/calendars.yaml, daemon/triage.yaml and daemon/sla.yaml). A rulebook is read as a
     whole: one error anywhere refuses it, so that a reload with a broken
     file keeps the running rules.
     =========================================================================
@@ -29,6 +30,10 @@ void cmp_rulebook_destroy (cmp_rulebook_t **self_p);
 //  The triage rules, or NULL when triage/enabled is false. Valid while
 //  the rulebook lives.
 cmp_triage_t *cmp_rulebook_triage (cmp_rulebook_t *self);
+
+//  The deadline policies and the escalation ladder, or NULL when
+//  sla/enabled is false. Valid while the rulebook lives.
+cmp_sla_t *cmp_rulebook_sla (cmp_rulebook_t *self);
 
 //  The calendar of that name, or NULL.
 cmp_calendar_t *cmp_rulebook_calendar (cmp_rulebook_t *self, const char *name);

@@ -63,18 +63,17 @@ struct _cmp_server_t
     int64_t archive_keep;  //  archive/keep, ms; 0 = never purge
     int sweep_timer;       //  zloop timer of the archive sweep, or -1
     bool sweeping;         //  Archive requests of a sweep are in a batch
+    int64_t next_timer;    //  Earliest deadline point in the store, 0 none
+    int due_timer;         //  zloop timer that wakes us for it, or -1
+    size_t fire_max;       //  sla/fire_max
 };
 
-int64_t
-cmp_clock_now (void)
-{
-    return zclock_time ();
-}
 
 static void s_cases_swap (cmp_server_t *self);
 static void
 s_api_reload (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request);
 static int s_handle_sweep (zloop_t *loop, int timer_id, void *argument);
+static void s_timer_arm (cmp_server_t *self);
 
 //  Take the reloadable settings from the configuration
 static void
@@ -98,6 +97,7 @@ s_configure (cmp_server_t *self)
           zloop_timer (self->loop, (size_t) sweep, 0, s_handle_sweep, self);
     }
     self->archive_sweep = sweep;
+    self->fire_max = (size_t) cmp_config_number (self->config, "sla/fire_max");
     if (self->intake)
         cmp_intake_configure (self->intake, self->config);
     //  The writer may be using the case rules: new ones take over when
@@ -270,6 +270,18 @@ s_reply_not_served (cmp_server_t *self,
 //  The batch: gathered here, written by the writer, answered here
 
 static void
+s_chunk_destroy (void **item)
+{
+    zchunk_destroy ((zchunk_t **) item);
+}
+
+static void
+s_frame_destroy (void **item)
+{
+    zframe_destroy ((zframe_t **) item);
+}
+
+static void
 s_batch_clear (cmp_writer_batch_t *batch)
 {
     for (size_t index = 0; index < batch->size; index++) {
@@ -284,6 +296,11 @@ s_batch_clear (cmp_writer_batch_t *batch)
         }
     }
     batch->size = 0;
+    zlistx_purge (batch->fired);
+    zlistx_purge (batch->fired_frames);
+    batch->fired_count = 0;
+    batch->fire_more = false;
+    batch->fire = false;
 }
 
 static void
@@ -310,13 +327,18 @@ s_cases_swap (cmp_server_t *self)
 }
 
 //  Hand the gathered batch to the writer, if it is idle and there is one
+//  or a deadline point is due
 static void
 s_batch_dispatch (cmp_server_t *self)
 {
-    if (self->writing || self->gathering->size == 0)
+    int64_t now = cmp_clock_now ();
+    bool due = self->next_timer > 0 && self->next_timer <= now;
+    if (self->writing || (self->gathering->size == 0 && !due))
         return;
     self->writing = self->gathering;
-    self->writing->now = cmp_clock_now ();
+    self->writing->now = now;
+    self->writing->fire = due;
+    self->writing->fire_max = self->fire_max;
     self->writing->cases = self->cases;
     self->writing->rulebook = self->rulebook;
     self->write_started = zclock_mono ();
@@ -371,13 +393,60 @@ s_batch_done (cmp_server_t *self, int result)
                 s_publish (self, item->events[number].topic,
                            &item->event_frames[number]);
     }
+    cmp_case_event_t *fired = (cmp_case_event_t *) zlistx_first (batch->fired);
+    zframe_t *frame;
+    while (
+      fired
+      && (frame = (zframe_t *) zlistx_detach (batch->fired_frames, NULL))) {
+        s_publish (self, fired->topic, &frame);
+        fired = (cmp_case_event_t *) zlistx_next (batch->fired);
+    }
+    if (batch->fired_count)
+        zsys_debug ("deadlines: points of %zu complaints fired%s",
+                    batch->fired_count, batch->fire_more ? ", more due" : "");
     s_batch_clear (batch);
     self->writing = NULL;
     s_cases_swap (self);
+    s_timer_arm (self);
     return 0;
 }
 
 static int s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument);
+
+//  The deadline timer went off: fire what is due
+static int
+s_handle_due (zloop_t *loop, int timer_id, void *argument)
+{
+    (void) loop;
+    (void) timer_id;
+    cmp_server_t *self = (cmp_server_t *) argument;
+    self->due_timer = -1;
+    s_batch_dispatch (self);
+    if (!self->writing)
+        s_timer_arm (self);
+    return 0;
+}
+
+//  Read the earliest deadline point from the store, and sleep until it
+//  (at most a minute, so that a wall clock that jumps forward is noticed;
+//  a test clock only moves with TICK)
+static void
+s_timer_arm (cmp_server_t *self)
+{
+    if (cmp_store_timer_next (self->store, &self->next_timer))
+        self->next_timer = 0;
+    if (!self->loop)
+        return;
+    if (self->due_timer != -1)
+        zloop_timer_end (self->loop, self->due_timer);
+    self->due_timer = -1;
+    if (self->next_timer == 0 || cmp_clock_is_test ())
+        return;
+    int64_t delay = self->next_timer - cmp_clock_now ();
+    delay = delay < 1 ? 1 : delay > 60000 ? 60000 : delay;
+    self->due_timer =
+      zloop_timer (self->loop, (size_t) delay, 1, s_handle_due, self);
+}
 
 static int
 s_handle_writer (zloop_t *loop, zsock_t *socket, void *argument)
@@ -622,11 +691,6 @@ s_page_limit (cmp_server_t *self,
     return 0;
 }
 
-static void
-s_chunk_destroy (void **item)
-{
-    zchunk_destroy ((zchunk_t **) item);
-}
 
 //  Build the query of a LIST or COUNT; 0, or -1 after answering why not
 static int
@@ -682,6 +746,32 @@ s_query (cmp_server_t *self,
     query->updated_to = cmp_proto_has (request, "updated_to")
                           ? cmp_proto_updated_to (request)
                           : INT64_MAX;
+    //  Deadlines: due before a time, overdue, escalated to a level
+    if (cmp_proto_has (request, "due_before")) {
+        if (cmp_proto_due_before (request) <= 0) {
+            s_send_error (self, self->api_socket, envelope_p, request_id,
+                          CMP_STATUS_INVALID, "due_before",
+                          "due_before: must be a time after the epoch (ms)");
+            return -1;
+        }
+        query->due_before = cmp_proto_due_before (request);
+    }
+    if (cmp_proto_breached (request))
+        query->field[CMP_STORE_OVERDUE] = "yes";
+    const char *level = cmp_proto_level (request);
+    if (level) {
+        cmp_sla_t *sla = cmp_rulebook_sla (self->rulebook);
+        if (!sla || cmp_sla_level_find (sla, level) < 0) {
+            snprintf (text, sizeof (text),
+                      "level: \"%.32s\" is not a level of the escalation "
+                      "ladder",
+                      level);
+            s_send_error (self, self->api_socket, envelope_p, request_id,
+                          CMP_STATUS_INVALID, "level", text);
+            return -1;
+        }
+        query->field[CMP_STORE_LEVEL] = level;
+    }
     return 0;
 }
 
@@ -827,6 +917,125 @@ s_api_act (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
     *request_p = NULL;
 }
 
+//  TICK: an admin moves the test clock; the reply comes after the batch
+//  that fires what became due
+static void
+s_api_tick (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
+{
+    cmp_proto_t *request = *request_p;
+    uint64_t request_id = cmp_proto_request_id (request);
+    cmp_proto_fault_t fault;
+    memset (&fault, 0, sizeof (fault));
+    if (cmp_case_may (self->cases, cmp_proto_actor (request), "tick", &fault)) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      fault.status, fault.field, fault.text);
+        return;
+    }
+    if (!cmp_clock_is_test ()) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_CONFLICT, NULL,
+                      "the daemon runs on the system clock; TICK needs "
+                      "clock/test");
+        return;
+    }
+    if (!cmp_proto_has (request, "at") || cmp_proto_at (request) < 0) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_INVALID, "at",
+                      "at: required, the new time in ms since the epoch");
+        return;
+    }
+    cmp_writer_batch_t *batch = self->gathering;
+    if (batch->size >= BATCH_CAPACITY) {
+        s_send_error (self, self->api_socket, envelope_p, request_id,
+                      CMP_STATUS_UNAVAILABLE, NULL,
+                      "the daemon is busy; send the request again");
+        return;
+    }
+    cmp_clock_set (cmp_proto_at (request));
+    cmp_writer_item_t *item = &batch->items[batch->size++];
+    memset (item, 0, sizeof (*item));
+    item->envelope = *envelope_p;
+    item->socket = self->api_socket;
+    item->request = request;
+    *envelope_p = NULL;
+    *request_p = NULL;
+}
+
+//  A time as the calendar's zone shows it: "2026-11-23 17:30 +08:00"
+static void
+s_local_time (cmp_calendar_t *calendar, int64_t at, char *text, size_t size)
+{
+    cmp_calendar_local_t local;
+    cmp_calendar_local (calendar, at, &local);
+    int64_t offset = local.offset / 60000;
+    char sign = offset < 0 ? '-' : '+';
+    if (offset < 0)
+        offset = -offset;
+    snprintf (text, size, "%04d-%02d-%02d %02d:%02d %c%02d:%02d", local.year,
+              local.month, local.day, local.minute / 60, local.minute % 60,
+              sign, (int) (offset / 60), (int) (offset % 60));
+}
+
+//  SLA: every clock of a complaint, measured now
+static void
+s_api_sla (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
+{
+    if (s_may_read (self, envelope_p, request))
+        return;
+    uint64_t id = s_find (self, envelope_p, request);
+    if (!id)
+        return;
+    zchunk_t *chunk = cmp_store_complaint (self->store, id);
+    cmp_proto_t *record =
+      chunk ? cmp_proto_decode_map (CMP_PROTO_COMPLAINT, zchunk_data (chunk),
+                                    zchunk_size (chunk))
+            : NULL;
+    zchunk_destroy (&chunk);
+    if (!record) {
+        s_not_found (self, envelope_p, request);
+        return;
+    }
+    cmp_sla_t *sla = cmp_rulebook_sla (self->rulebook);
+    if (!sla) {
+        cmp_proto_destroy (&record);
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (request), CMP_STATUS_CONFLICT, NULL,
+                      "deadlines are off (sla/enabled is false)");
+        return;
+    }
+    cmp_calendar_t *calendar = cmp_sla_calendar (sla);
+    int64_t now = cmp_clock_now ();
+    cmp_sla_state_t state;
+    cmp_sla_read (sla, record, &state);
+    cmp_proto_t *reply = cmp_proto_new (CMP_PROTO_CLOCKS);
+    cmp_proto_set_request_id (reply, cmp_proto_request_id (request));
+    cmp_proto_set_complaint_id (reply, id);
+    cmp_proto_set_number (reply, cmp_proto_number (record));
+    cmp_proto_set_sla (reply, cmp_proto_sla_policy (record));
+    cmp_proto_set_zone (reply, cmp_calendar_zone (calendar));
+    cmp_proto_set_at (reply, now);
+    cmp_sla_write (sla, &state, reply);
+    cmp_proto_set_level (reply, cmp_sla_level_name (sla, state.level));
+    zlistx_t *clocks = cmp_proto_clocks (reply);
+    size_t index = 0;
+    for (cmp_proto_t *clock = (cmp_proto_t *) zlistx_first (clocks);
+         clock && index < state.size;
+         clock = (cmp_proto_t *) zlistx_next (clocks), index++) {
+        int64_t used, remaining;
+        cmp_sla_measure (sla, &state.clocks[index], now, &used, &remaining);
+        cmp_proto_set_used (clock, used);
+        cmp_proto_set_remaining (clock, remaining);
+        if (cmp_proto_due_at (clock) > 0) {
+            char text[64];
+            s_local_time (calendar, cmp_proto_due_at (clock), text,
+                          sizeof (text));
+            cmp_proto_set_due_local (clock, text);
+        }
+    }
+    cmp_proto_destroy (&record);
+    s_send (self->api_socket, envelope_p, &reply);
+}
+
 static void
 s_api_replay (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
 {
@@ -879,6 +1088,8 @@ s_handle_api (zloop_t *loop, zsock_t *socket, void *argument)
             case CMP_PROTO_COUNT: s_api_count (self, &msg, request); break;
             case CMP_PROTO_ACT: s_api_act (self, &msg, &request); break;
             case CMP_PROTO_RELOAD: s_api_reload (self, &msg, request); break;
+            case CMP_PROTO_SLA: s_api_sla (self, &msg, request); break;
+            case CMP_PROTO_TICK: s_api_tick (self, &msg, &request); break;
             case CMP_PROTO_HEALTH:
                 s_reply_status (self, socket, &msg, request);
                 break;
@@ -996,7 +1207,7 @@ s_sweep (cmp_server_t *self,
 {
     zlistx_t *records = zlistx_new ();
     zlistx_set_destructor (records, s_chunk_destroy);
-    cmp_store_query_t query = {{state}, NULL, 0, INT64_MAX, 0, cutoff};
+    cmp_store_query_t query = {{state}, NULL, 0, INT64_MAX, 0, cutoff, 0};
     byte next[CMP_STORE_CURSOR_SIZE];
     bool more;
     if (cmp_store_query (self->store, &query, NULL, 256, records, next, &more,
@@ -1083,6 +1294,24 @@ cmp_server_new (cmp_config_t **config_p)
     *config_p = NULL;
     self->signal_fd = -1;
     self->sweep_timer = -1;
+    self->due_timer = -1;
+    const char *test_clock = cmp_config_string (self->config, "clock/test");
+    if (*test_clock) {
+        char *end;
+        long long start = strtoll (test_clock, &end, 10);
+        if (*end || start < 0) {
+            zsys_error ("clock/test: \"%s\" is not a time in ms since the "
+                        "epoch",
+                        test_clock);
+            cmp_config_destroy (&self->config);
+            free (self);
+            return NULL;
+        }
+        cmp_clock_test ((int64_t) start);
+        zsys_warning ("clock/test: the clock is a test clock, now %lld; only "
+                      "TICK moves it",
+                      start);
+    }
     self->started = zclock_mono ();
     self->max_request =
       (size_t) cmp_config_number (self->config, "limits/max_request");
@@ -1111,6 +1340,12 @@ cmp_server_new (cmp_config_t **config_p)
         batch->items = (cmp_writer_item_t *) zmalloc (
           BATCH_CAPACITY * sizeof (cmp_writer_item_t));
         assert (batch->items);
+        batch->fired = zlistx_new ();
+        assert (batch->fired);
+        zlistx_set_destructor (batch->fired, cmp_case_event_free);
+        batch->fired_frames = zlistx_new ();
+        assert (batch->fired_frames);
+        zlistx_set_destructor (batch->fired_frames, s_frame_destroy);
     }
     self->gathering = &self->batches[0];
     self->writer = cmp_writer_new ();
@@ -1159,6 +1394,11 @@ cmp_server_new (cmp_config_t **config_p)
     zloop_timer (self->loop, interval ? interval : 1, 0, s_handle_cron, self);
     self->sweep_timer = zloop_timer (self->loop, (size_t) self->archive_sweep,
                                      0, s_handle_sweep, self);
+    //  Deadlines that passed while the daemon was down fire first
+    s_timer_arm (self);
+    zsys_notice ("deadlines: %" PRIu64 " complaints with pending points",
+                 cmp_store_timers (self->store));
+    s_batch_dispatch (self);
     return self;
 
 failed:
@@ -1180,6 +1420,8 @@ cmp_server_destroy (cmp_server_t **self_p)
         for (int index = 0; index < 2; index++) {
             s_batch_clear (&self->batches[index]);
             free (self->batches[index].items);
+            zlistx_destroy (&self->batches[index].fired);
+            zlistx_destroy (&self->batches[index].fired_frames);
         }
         zsock_destroy (&self->events_socket);
         zsock_destroy (&self->api_socket);

@@ -29,6 +29,8 @@ struct _cmp_store_t
     MDB_dbi by_updated;     //  updated_at id -> ""
     MDB_dbi times;          //  id -> received_at updated_at
     MDB_dbi by_contact;     //  contact NUL received_at id -> ""
+    MDB_dbi timers;         //  at id -> ""
+    MDB_dbi by_due;         //  due_at id -> ""
     MDB_dbi meta;           //  "schema" -> version
     MDB_txn *write;         //  Open write transaction, or NULL
     MDB_txn *read;          //  Reusable read transaction (reset when idle)
@@ -278,6 +280,8 @@ s_open_dbs (cmp_store_t *self)
                {"by_updated", &self->by_updated},
                {"times", &self->times},
                {"by_contact", &self->by_contact},
+               {"timers", &self->timers},
+               {"by_due", &self->by_due},
                {"meta", &self->meta}};
     for (size_t index = 0; index < sizeof (dbs) / sizeof (dbs[0]); index++) {
         rc = mdb_dbi_open (txn, dbs[index].name, MDB_CREATE, dbs[index].dbi);
@@ -1080,7 +1084,8 @@ cmp_store_history (cmp_store_t *self,
 //  The query indexes
 
 //  Tag byte of each field in by_field keys
-static const char s_field_tags[CMP_STORE_FIELDS] = {'s', 'd', 'h', 'c', 'p'};
+static const char s_field_tags[CMP_STORE_FIELDS] = {'s', 'd', 'h', 'c',
+                                                    'p', 'l', 'o'};
 
 //  Longest value a by_field key holds; longer ones are cut (at a UTF-8
 //  boundary they may split, which only affects matching of such values)
@@ -1113,6 +1118,37 @@ s_del (cmp_store_t *self,
     MDB_val k = {key_size, (void *) key};
     int rc = mdb_del (self->write, dbi, &k, NULL);
     return rc && rc != MDB_NOTFOUND ? s_failed (self, rc, what) : 0;
+}
+
+//  Move complaint id from time was to time is in an index keyed (time,
+//  id); a time of 0 is not indexed
+static int
+s_time_index (cmp_store_t *self,
+              MDB_dbi dbi,
+              uint64_t id,
+              int64_t was,
+              int64_t is,
+              const char *what)
+{
+    if (was == is)
+        return 0;
+    byte key[16];
+    s_put_u64 (key + 8, id);
+    if (was > 0) {
+        s_put_u64 (key, (uint64_t) was);
+        MDB_val k = {16, key};
+        int rc = mdb_del (self->write, dbi, &k, NULL);
+        if (rc && rc != MDB_NOTFOUND)
+            return s_failed (self, rc, what);
+    }
+    if (is > 0) {
+        s_put_u64 (key, (uint64_t) is);
+        MDB_val k = {16, key}, empty = {0, NULL};
+        int rc = mdb_put (self->write, dbi, &k, &empty, 0);
+        if (rc)
+            return s_failed (self, rc, what);
+    }
+    return 0;
 }
 
 int
@@ -1161,6 +1197,35 @@ cmp_store_index (cmp_store_t *self,
                    "mdb_put (times)"))
             return -1;
     }
+    if (s_time_index (self, self->timers, id, old ? old->timer_at : 0,
+                      now->timer_at, "timers")
+        || s_time_index (self, self->by_due, id, old ? old->due_at : 0,
+                         now->due_at, "by_due"))
+        return -1;
+    return 0;
+}
+
+int
+cmp_store_timers_due (
+  cmp_store_t *self, int64_t now, uint64_t *ids, size_t max, size_t *count)
+{
+    assert (self);
+    assert (self->write);
+    *count = 0;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->write, self->timers, &cursor);
+    if (rc)
+        return s_failed (self, rc, "mdb_cursor_open (timers)");
+    MDB_val key, data;
+    rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+    while (rc == 0 && *count < max && key.mv_size == 16
+           && (int64_t) s_get_u64 ((byte *) key.mv_data) <= now) {
+        ids[(*count)++] = s_get_u64 ((byte *) key.mv_data + 8);
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    if (rc && rc != MDB_NOTFOUND)
+        return s_failed (self, rc, "mdb_cursor_get (timers)");
     return 0;
 }
 
@@ -1201,12 +1266,14 @@ cmp_store_query (cmp_store_t *self,
     //  The index that drives: a field, the channel, the update time, or
     //  the registration time. Its keys end in (time, id).
     //  The fields likely to match fewest complaints drive first
-    static const int drivers[] = {CMP_STORE_HANDLER, CMP_STORE_DEPARTMENT,
-                                  CMP_STORE_CATEGORY, CMP_STORE_PRIORITY,
+    static const int drivers[] = {CMP_STORE_HANDLER,    CMP_STORE_LEVEL,
+                                  CMP_STORE_DEPARTMENT, CMP_STORE_CATEGORY,
+                                  CMP_STORE_PRIORITY,   CMP_STORE_OVERDUE,
                                   CMP_STORE_STATE};
     int driver = -1;
-    for (size_t index = 0; index < sizeof (drivers) / sizeof (drivers[0]);
-         index++)
+    bool drive_due = query->due_before > 0;
+    for (size_t index = 0;
+         !drive_due && index < sizeof (drivers) / sizeof (drivers[0]); index++)
         if (query->field[drivers[index]]) {
             driver = drivers[index];
             break;
@@ -1215,7 +1282,9 @@ cmp_store_query (cmp_store_t *self,
     bool drive_updated = false;
     byte prefix[FIELD_VALUE_MAX + 2 + CMP_STORE_CURSOR_SIZE];
     size_t prefix_size = 0;
-    if (driver >= 0) {
+    if (drive_due)
+        dbi = self->by_due;
+    else if (driver >= 0) {
         dbi = self->by_field;
         prefix_size = s_field_key (prefix, driver, query->field[driver], 0, 0)
                       - CMP_STORE_CURSOR_SIZE;
@@ -1229,8 +1298,10 @@ cmp_store_query (cmp_store_t *self,
         dbi = self->by_updated;
         drive_updated = true;
     }
-    int64_t low = drive_updated ? updated_from : from;
-    int64_t high = drive_updated ? updated_to : to;
+    int64_t low = drive_due ? 0 : drive_updated ? updated_from : from;
+    int64_t high = drive_due       ? query->due_before
+                   : drive_updated ? updated_to
+                                   : to;
 
     byte start[FIELD_VALUE_MAX + 2 + CMP_STORE_CURSOR_SIZE];
     memcpy (start, prefix, prefix_size);
@@ -1284,7 +1355,7 @@ cmp_store_query (cmp_store_t *self,
         //  The other conditions, from the small indexes
         int64_t received_at = (int64_t) s_get_u64 (entry);
         bool match = true;
-        if (drive_updated || by_updated_range) {
+        if (drive_updated || by_updated_range || drive_due) {
             MDB_val k = {8, id_key}, times;
             int got = mdb_get (txn, self->times, &k, &times);
             if (got || times.mv_size != 16) {
@@ -1405,6 +1476,38 @@ cmp_store_events (cmp_store_t *self,
     return s_read_range (self, self->events, start, 8, 0, limit, events);
 }
 
+int
+cmp_store_timer_next (cmp_store_t *self, int64_t *at)
+{
+    assert (self);
+    *at = 0;
+    MDB_txn *txn;
+    MDB_cursor *cursor = s_read_cursor (self, self->timers, &txn);
+    if (!cursor)
+        return -1;
+    MDB_val key, data;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+    if (rc == 0 && key.mv_size == 16)
+        *at = (int64_t) s_get_u64 ((byte *) key.mv_data);
+    s_read_done (self, txn, cursor);
+    if (rc && rc != MDB_NOTFOUND)
+        return s_failed (self, rc, "mdb_cursor_get (timers)");
+    return 0;
+}
+
+uint64_t
+cmp_store_timers (cmp_store_t *self)
+{
+    assert (self);
+    MDB_txn *txn = s_reader (self);
+    if (!txn)
+        return 0;
+    MDB_stat stat;
+    int rc = mdb_stat (txn, self->timers, &stat);
+    s_reader_done (self, txn);
+    return rc ? 0 : (uint64_t) stat.ms_entries;
+}
+
 uint64_t
 cmp_store_last_seq (cmp_store_t *self)
 {
@@ -1491,7 +1594,9 @@ cmp_store_test (bool verbose)
             cmp_store_keys_t keys = {
               {"registered", index % 4 ? "ward 3" : "billing"},
               base + index,
-              base + index};
+              base + index,
+              0,
+              0};
             failed =
               cmp_store_complaint_put (self, id, number,
                                        index % 2 ? "web" : "phone", ref,
@@ -1528,7 +1633,7 @@ cmp_store_test (bool verbose)
     zlistx_set_destructor (records, s_chunk_destroy);
     byte next[CMP_STORE_CURSOR_SIZE];
     bool more;
-    cmp_store_query_t query = {{NULL}, NULL, 0, INT64_MAX, 0, INT64_MAX};
+    cmp_store_query_t query = {{NULL}, NULL, 0, INT64_MAX, 0, INT64_MAX, 0};
     int rc =
       cmp_store_query (self, &query, NULL, 150, records, next, &more, NULL);
     assert (rc == 0 && zlistx_size (records) == 150 && more);
@@ -1559,8 +1664,9 @@ cmp_store_test (bool verbose)
     //  A change moves the complaint in the indexes
     rc = cmp_store_begin (self);
     assert (rc == 0);
-    cmp_store_keys_t was = {{"registered", "billing"}, base, base};
-    cmp_store_keys_t now = {{"assigned", "billing", "li.na"}, base, base + 500};
+    cmp_store_keys_t was = {{"registered", "billing"}, base, base, 0, 0};
+    cmp_store_keys_t now = {
+      {"assigned", "billing", "li.na"}, base, base + 500, 0, 0};
     rc = cmp_store_index (self, 1, &was, &now);
     assert (rc == 0);
     rc = cmp_store_commit (self);
@@ -1570,14 +1676,15 @@ cmp_store_test (bool verbose)
                                   0,
                                   INT64_MAX,
                                   base + 500,
-                                  base + 501};
+                                  base + 501,
+                                  0};
     rc =
       cmp_store_query (self, &assigned, NULL, 10, records, next, &more, NULL);
     assert (rc == 0 && zlistx_size (records) == 1 && !more);
     zlistx_purge (records);
     //  Driven by the update time alone
-    cmp_store_query_t updated = {{NULL},    NULL,       0,
-                                 INT64_MAX, base + 100, INT64_MAX};
+    cmp_store_query_t updated = {{NULL},     NULL,      0, INT64_MAX,
+                                 base + 100, INT64_MAX, 0};
     rc = cmp_store_query (self, &updated, NULL, 0, NULL, NULL, &more, &count);
     assert (rc == 0 && count == 101);
     query.field[CMP_STORE_STATE] = "registered";
@@ -1587,8 +1694,8 @@ cmp_store_test (bool verbose)
     //  A page walks at most walk_max index entries: a query that matches
     //  nothing among 200 comes back in short, empty pages with a cursor
     cmp_store_set_walk (self, 64);
-    cmp_store_query_t none = {{"registered"}, "email", 0,
-                              INT64_MAX,      0,       INT64_MAX};
+    cmp_store_query_t none = {{"registered"}, "email", 0, INT64_MAX, 0,
+                              INT64_MAX,      0};
     size_t pages = 0;
     const byte *after = NULL;
     do {
@@ -1714,8 +1821,8 @@ cmp_store_test (bool verbose)
 
     //  A schema 2 store had no query indexes: opening it indexes every
     //  complaint as registered (the 361 after the first 200 have none)
-    cmp_store_query_t registered = {{"registered"}, NULL, 0,
-                                    INT64_MAX,      0,    INT64_MAX};
+    cmp_store_query_t registered = {{"registered"}, NULL, 0, INT64_MAX, 0,
+                                    INT64_MAX,      0};
     uint64_t count_before;
     rc = cmp_store_query (self, &registered, NULL, 0, NULL, NULL, &more,
                           &count_before);

@@ -16,6 +16,8 @@
         by_updated  updated_at (u64 BE) id         -> (empty)
         times       id                             -> received_at updated_at
         by_contact  contact NUL received_at id     -> (empty)
+        timers      at (u64 BE) id                 -> (empty)
+        by_due      due_at (u64 BE) id             -> (empty)
         meta        "schema"                       -> schema version
 
     Writes happen between cmp_store_begin and cmp_store_commit, in one LMDB
@@ -37,7 +39,7 @@
 #ifndef CMP_STORE_H_INCLUDED
 #define CMP_STORE_H_INCLUDED
 
-#define CMP_STORE_SCHEMA 4
+#define CMP_STORE_SCHEMA 5
 
 //  Refs arrive in random key order, and inserting each into the refs
 //  index would dirty a page of it per complaint. New refs are appended to
@@ -65,7 +67,9 @@
 #define CMP_STORE_HANDLER 2
 #define CMP_STORE_CATEGORY 3
 #define CMP_STORE_PRIORITY 4
-#define CMP_STORE_FIELDS 5
+#define CMP_STORE_LEVEL 5   //  Escalation level, once escalated
+#define CMP_STORE_OVERDUE 6 //  "yes" while a clock is past its due time
+#define CMP_STORE_FIELDS 7
 
 //  What the query indexes hold of one complaint
 typedef struct
@@ -73,6 +77,8 @@ typedef struct
     const char *field[CMP_STORE_FIELDS]; //  Values, NULL when absent
     int64_t received_at;                 //  Registration time
     int64_t updated_at;                  //  Last change
+    int64_t due_at;   //  Earliest due time of a running clock, 0 if none
+    int64_t timer_at; //  When its next deadline point fires, 0 if none
 } cmp_store_keys_t;
 
 //  A query: every condition given must hold
@@ -82,6 +88,8 @@ typedef struct
     const char *channel;                 //  Channel, NULL = any
     int64_t from, to;                    //  received_at in [from, to)
     int64_t updated_from, updated_to;    //  updated_at in [from, to)
+    int64_t due_before;                  //  A running clock due before
+                                         //  this; 0 = any
 } cmp_store_query_t;
 
 //  Open or create the store in directory path (created if missing), with
@@ -172,6 +180,15 @@ int cmp_store_index (cmp_store_t *self,
                      const cmp_store_keys_t *old,
                      const cmp_store_keys_t *now) CMP_MUSTCHECK;
 
+//  Set *count (up to max) to the number of complaints whose timer is due
+//  at or before now, and put their ids in ids, earliest first. In the
+//  write transaction.
+int cmp_store_timers_due (cmp_store_t *self,
+                          int64_t now,
+                          uint64_t *ids,
+                          size_t max,
+                          size_t *count) CMP_MUSTCHECK;
+
 //  Reserve the next event sequence number.
 uint64_t cmp_store_next_seq (cmp_store_t *self);
 
@@ -193,11 +210,12 @@ uint64_t cmp_store_number_find (cmp_store_t *self, const char *number);
 //  if not NULL. If more remain, writes the last record's cursor into next
 //  (size CMP_STORE_CURSOR_SIZE) and sets *more. Or, when
 //  records is NULL, count every match into *count. One index drives: the
-//  first field given (handler, department, category, priority, state),
+//  due time when due_before is given, else the first field given
+//  (handler, level, department, category, priority, overdue, state),
 //  else the channel, else the update time when only it is bounded, else
 //  the registration time; the other conditions are looked up in the
 //  indexes, not in the records. Results are in the order of the driving
-//  index: registration time, or update time. Returns 0 or -1.
+//  index: due time, registration time, or update time. Returns 0 or -1.
 int cmp_store_query (cmp_store_t *self,
                      const cmp_store_query_t *query,
                      const byte *cursor,
@@ -252,6 +270,12 @@ int cmp_store_history (cmp_store_t *self,
                        uint64_t from,
                        size_t limit,
                        zlistx_t *entries) CMP_MUSTCHECK;
+
+//  Set *at to the earliest timer of any complaint, 0 if there is none.
+int cmp_store_timer_next (cmp_store_t *self, int64_t *at) CMP_MUSTCHECK;
+
+//  Number of complaints with a timer (pending deadlines).
+uint64_t cmp_store_timers (cmp_store_t *self);
 
 //  Last event sequence number committed, 0 if none.
 uint64_t cmp_store_last_seq (cmp_store_t *self);

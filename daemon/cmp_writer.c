@@ -15,6 +15,33 @@ s_reset (cmp_writer_batch_t *batch)
         for (int event = 0; event < CMP_CASE_EVENTS_MAX; event++)
             zchunk_destroy (&item->events[event].event);
     }
+    zlistx_purge (batch->fired);
+    batch->fired_count = 0;
+    batch->fire_more = false;
+}
+
+//  Fire the deadline points due, and answer the TICKs of the batch
+static int
+s_fire (cmp_writer_batch_t *batch)
+{
+    cmp_sla_t *sla =
+      batch->rulebook ? cmp_rulebook_sla (batch->rulebook) : NULL;
+    if (batch->fire && sla
+        && cmp_case_fire (batch->store, sla, batch->now, batch->fire_max,
+                          batch->fired, &batch->fired_count, &batch->fire_more))
+        return -1;
+    for (size_t index = 0; index < batch->size; index++) {
+        cmp_writer_item_t *item = &batch->items[index];
+        if (cmp_proto_id (item->request) != CMP_PROTO_TICK)
+            continue;
+        item->reply = cmp_proto_new (CMP_PROTO_TICKED);
+        cmp_proto_set_request_id (item->reply,
+                                  cmp_proto_request_id (item->request));
+        cmp_proto_set_at (item->reply, batch->now);
+        cmp_proto_set_fired (item->reply, batch->fired_count);
+        cmp_proto_set_pending (item->reply, batch->fire_more);
+    }
+    return 0;
 }
 
 //  Apply one request in the open transaction; -1 if the store failed
@@ -22,10 +49,11 @@ static int
 s_apply (cmp_writer_batch_t *batch, cmp_writer_item_t *item)
 {
     if (cmp_proto_id (item->request) == CMP_PROTO_ACT)
-        return cmp_case_apply (
-          batch->cases, batch->store,
-          batch->rulebook ? cmp_rulebook_triage (batch->rulebook) : NULL,
-          item->request, batch->now, &item->reply, item->events);
+        return cmp_case_apply (batch->cases, batch->store, batch->rulebook,
+                               item->request, batch->now, &item->reply,
+                               item->events);
+    if (cmp_proto_id (item->request) == CMP_PROTO_TICK)
+        return 0; //  Answered once the batch has fired its timers
     return cmp_intake_register (batch->intake, batch->store, batch->rulebook,
                                 item->request, batch->now, &item->reply,
                                 item->events);
@@ -40,7 +68,17 @@ s_write (cmp_writer_batch_t *batch)
     bool stored = true;
     for (size_t index = 0; index < batch->size && stored; index++)
         stored = s_apply (batch, &batch->items[index]) == 0;
+    if (stored)
+        stored = s_fire (batch) == 0;
     if (stored && cmp_store_commit (batch->store) == 0) {
+        for (cmp_case_event_t *fired =
+               (cmp_case_event_t *) zlistx_first (batch->fired);
+             fired; fired = (cmp_case_event_t *) zlistx_next (batch->fired)) {
+            cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
+            cmp_proto_add_raw (event, &fired->event);
+            zlistx_add_end (batch->fired_frames, cmp_proto_encode (event));
+            cmp_proto_destroy (&event);
+        }
         //  Encode here, so that the event loop only has to send
         for (size_t index = 0; index < batch->size; index++) {
             cmp_writer_item_t *item = &batch->items[index];

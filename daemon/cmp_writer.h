@@ -10,8 +10,10 @@
     Command API (on the actor's pipe, zsock_send picture in brackets):
 
         WRITE [sp] batch    Apply every request of the batch (SUBMIT through
-                            cmp_intake, ACT through cmp_case) in one write
-                            transaction and commit it. Replies [i] with
+                            cmp_intake, ACT through cmp_case), then, if
+                            batch->fire, fire the deadline points due (TICK
+                            requests are answered with what fired), in one
+                            write transaction and commit it. Replies [i] with
                             CMP_WRITER_COMMITTED (each item then holds its
                             encoded reply and event, and no longer its
                             request), CMP_WRITER_FULL (the map
@@ -54,6 +56,12 @@ typedef struct
     cmp_writer_item_t *items; //  Requests, in arrival order
     size_t size;              //  Items used
     int64_t now;              //  Registration time, the same on retries
+    bool fire;                //  Also fire the deadline points due at now
+    size_t fire_max;          //  ... of at most this many complaints
+    zlistx_t *fired;          //  Writer: their events (cmp_case_event_t)
+    zlistx_t *fired_frames;   //  After commit: the EVENT frames of fired
+    size_t fired_count;       //  Writer: complaints whose points fired
+    bool fire_more;           //  Writer: more were due than fire_max
 } cmp_writer_batch_t;
 
 //  Start the writer thread.

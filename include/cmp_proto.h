@@ -51,12 +51,18 @@ extern "C" {
 #define CMP_PROTO_COUNTED 18
 #define CMP_PROTO_RELOAD 19
 #define CMP_PROTO_RELOADED 20
+#define CMP_PROTO_SLA 21
+#define CMP_PROTO_CLOCKS 22
+#define CMP_PROTO_TICK 23
+#define CMP_PROTO_TICKED 24
 
 //  Maps that are not messages: stored history entries, and the items of
-//  a record's contact log and of an entry's changes
+//  a record's contact log, of an entry's changes and of a record's (or a
+//  CLOCKS reply's) deadline clocks
 #define CMP_PROTO_ENTRY 64
 #define CMP_PROTO_CONTACT 65
 #define CMP_PROTO_CHANGE 66
+#define CMP_PROTO_CLOCK 67
 
 //  Status codes (one table, PROTOCOL.md "Errors")
 #define CMP_STATUS_OK 200
@@ -249,7 +255,7 @@ void cmp_proto_set_new_value (cmp_proto_t *self, const char *value);
 const char *cmp_proto_refused (cmp_proto_t *self);
 void cmp_proto_set_refused (cmp_proto_t *self, const char *value);
 //  Case: subcategory, impact (one, several, public), deadline policy and
-//  handler group, as triage set them
+//  handler group, as triage set them (CLOCKS: sla, the policy followed)
 const char *cmp_proto_subcategory (cmp_proto_t *self);
 void cmp_proto_set_subcategory (cmp_proto_t *self, const char *value);
 const char *cmp_proto_impact (cmp_proto_t *self);
@@ -264,6 +270,31 @@ void cmp_proto_set_tier (cmp_proto_t *self, const char *value);
 //  Triage: version of the rules that triaged the complaint
 const char *cmp_proto_rules (cmp_proto_t *self);
 void cmp_proto_set_rules (cmp_proto_t *self, const char *value);
+//  Deadlines. A clock's name (key "name" in a CLOCK item, "clock" in an
+//  event); its target as written ("5 workdays"); met or missed once it
+//  stopped; CLOCK in a CLOCKS reply: its due time in the calendar's zone
+//  ("2026-11-23 17:30 +08:00")
+const char *cmp_proto_clock (cmp_proto_t *self);
+void cmp_proto_set_clock (cmp_proto_t *self, const char *value);
+const char *cmp_proto_target (cmp_proto_t *self);
+void cmp_proto_set_target (cmp_proto_t *self, const char *value);
+const char *cmp_proto_outcome (cmp_proto_t *self);
+void cmp_proto_set_outcome (cmp_proto_t *self, const char *value);
+const char *cmp_proto_due_local (cmp_proto_t *self);
+void cmp_proto_set_due_local (cmp_proto_t *self, const char *value);
+//  Escalation level (case.level of a record, CLOCKS, LIST and COUNT
+//  filter, the level an event reached), and the one before (event)
+const char *cmp_proto_level (cmp_proto_t *self);
+void cmp_proto_set_level (cmp_proto_t *self, const char *value);
+const char *cmp_proto_previous_level (cmp_proto_t *self);
+void cmp_proto_set_previous_level (cmp_proto_t *self, const char *value);
+//  The SLA policy the clocks came from (case.policy of a record; CLOCKS
+//  carries it as "sla", cmp_proto_sla), and CLOCKS: the IANA zone of the
+//  calendar ("Asia/Shanghai")
+const char *cmp_proto_sla_policy (cmp_proto_t *self);
+void cmp_proto_set_sla_policy (cmp_proto_t *self, const char *value);
+const char *cmp_proto_zone (cmp_proto_t *self);
+void cmp_proto_set_zone (cmp_proto_t *self, const char *value);
 
 //  ---------------------------------------------------------------------
 //  Integer and boolean fields. cmp_proto_has (self, "key") tells whether
@@ -362,6 +393,60 @@ uint64_t cmp_proto_repeats (cmp_proto_t *self);
 void cmp_proto_set_repeats (cmp_proto_t *self, uint64_t value);
 int64_t cmp_proto_triaged_at (cmp_proto_t *self);
 void cmp_proto_set_triaged_at (cmp_proto_t *self, int64_t value);
+
+//  A deadline clock (CLOCK item): counts working time (else elapsed
+//  time); when it (last) started; start of its current running stretch;
+//  clock ms used before it (in a CLOCKS reply: all used at its "at"); its
+//  target in clock ms; when it is due; when its next point fires; when
+//  its breach fired; when it stopped; whether its reminder fired; how
+//  many warning points and further escalations fired (extended:
+//  cmp_proto_extended). In a CLOCKS reply only: clock ms remaining,
+//  negative when overdue.
+bool cmp_proto_work (cmp_proto_t *self);
+void cmp_proto_set_work (cmp_proto_t *self, bool value);
+int64_t cmp_proto_started_at (cmp_proto_t *self);
+void cmp_proto_set_started_at (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_since (cmp_proto_t *self);
+void cmp_proto_set_since (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_used (cmp_proto_t *self);
+void cmp_proto_set_used (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_total (cmp_proto_t *self);
+void cmp_proto_set_total (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_due_at (cmp_proto_t *self);
+void cmp_proto_set_due_at (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_next_at (cmp_proto_t *self);
+void cmp_proto_set_next_at (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_breached_at (cmp_proto_t *self);
+void cmp_proto_set_breached_at (cmp_proto_t *self, int64_t value);
+int64_t cmp_proto_stopped_at (cmp_proto_t *self);
+void cmp_proto_set_stopped_at (cmp_proto_t *self, int64_t value);
+bool cmp_proto_reminded (cmp_proto_t *self);
+void cmp_proto_set_reminded (cmp_proto_t *self, bool value);
+uint64_t cmp_proto_warned (cmp_proto_t *self);
+void cmp_proto_set_warned (cmp_proto_t *self, uint64_t value);
+uint64_t cmp_proto_escalations (cmp_proto_t *self);
+void cmp_proto_set_escalations (cmp_proto_t *self, uint64_t value);
+int64_t cmp_proto_remaining (cmp_proto_t *self);
+void cmp_proto_set_remaining (cmp_proto_t *self, int64_t value);
+//  Event of a deadline point: its clock's due time (cmp_proto_due_at),
+//  fired late (after downtime or a clock jump), the warning point in
+//  percent of the target
+bool cmp_proto_late (cmp_proto_t *self);
+void cmp_proto_set_late (cmp_proto_t *self, bool value);
+uint64_t cmp_proto_percent (cmp_proto_t *self);
+void cmp_proto_set_percent (cmp_proto_t *self, uint64_t value);
+//  LIST and COUNT: a running clock due before this time; a clock past its
+//  due time that has not stopped (level: cmp_proto_level)
+int64_t cmp_proto_due_before (cmp_proto_t *self);
+void cmp_proto_set_due_before (cmp_proto_t *self, int64_t value);
+bool cmp_proto_breached (cmp_proto_t *self);
+void cmp_proto_set_breached (cmp_proto_t *self, bool value);
+//  TICKED: complaints whose points fired; more are due and fire in the
+//  next batch (at: cmp_proto_at, as in TICK)
+uint64_t cmp_proto_fired (cmp_proto_t *self);
+void cmp_proto_set_fired (cmp_proto_t *self, uint64_t value);
+bool cmp_proto_pending (cmp_proto_t *self);
+void cmp_proto_set_pending (cmp_proto_t *self, bool value);
 //  Triage: the rule that decided a field (category, subcategory,
 //  severity, impact, priority, department, sla, group, emergency), or
 //  NULL; the field must be one of these
@@ -384,12 +469,22 @@ void cmp_proto_add_tag (cmp_proto_t *self, const char *tag);
 zlist_t *cmp_proto_matched (cmp_proto_t *self);
 zlist_t *cmp_proto_triage_tags (cmp_proto_t *self);
 zlist_t *cmp_proto_repeat_of (cmp_proto_t *self);
+//  Event complaint.escalated: whom the level reached notifies, as the
+//  policies name them
+zlist_t *cmp_proto_notify (cmp_proto_t *self);
+void cmp_proto_add_notify (cmp_proto_t *self, const char *whom);
 
 //  Nested maps: COMPLAINTS items and EVENTS events (decoded into COMPLAINT
 //  and EVENT messages), ENTRIES entries (ENTRY), an entry's changes
 //  (CHANGE), a record's contact log (CONTACT). Borrowed, never NULL,
 //  valid while the message lives; add to it to encode.
 zlistx_t *cmp_proto_items (cmp_proto_t *self);
+
+//  A record's deadline clocks ("clocks"), and those of a CLOCKS reply:
+//  CLOCK item messages, apart from the record's contacts. Borrowed, never
+//  NULL, valid while the message lives; add to it to encode (the list
+//  destroys its items).
+zlistx_t *cmp_proto_clocks (cmp_proto_t *self);
 
 //  For the encoder: append an already-encoded fields map (a stored record
 //  or event) to COMPLAINTS, EVENTS, COMPLAINT or EVENT. Takes ownership.

@@ -88,6 +88,14 @@ enum
     S_BY_SLA,
     S_BY_GROUP,
     S_BY_EMERGENCY,
+    S_CLOCK,
+    S_TARGET,
+    S_OUTCOME,
+    S_DUE_LOCAL,
+    S_LEVEL,
+    S_PREVIOUS_LEVEL,
+    S_POLICY,
+    S_ZONE,
     S_COUNT
 };
 
@@ -126,6 +134,25 @@ enum
     N_EMERGENCY,
     N_REPEATS,
     N_TRIAGED_AT,
+    N_WORK,
+    N_STARTED_AT,
+    N_SINCE,
+    N_USED,
+    N_TOTAL,
+    N_DUE_AT,
+    N_NEXT_AT,
+    N_BREACHED_AT,
+    N_STOPPED_AT,
+    N_REMINDED,
+    N_WARNED,
+    N_ESCALATIONS,
+    N_REMAINING,
+    N_LATE,
+    N_PERCENT,
+    N_DUE_BEFORE,
+    N_BREACHED,
+    N_FIRED,
+    N_PENDING,
     N_COUNT
 };
 
@@ -137,6 +164,7 @@ enum
     L_MATCHED,
     L_TRIAGE_TAGS,
     L_REPEAT_OF,
+    L_NOTIFY,
     L_COUNT
 };
 
@@ -199,6 +227,7 @@ static const s_field_t s_case[] = {
   {"route", K_STR, S_ROUTE, NULL, false},
   {"resolution", K_STR, S_RESOLUTION, NULL, false},
   {"reason", K_STR, S_REASON, NULL, false},
+  {"level", K_STR, S_LEVEL, NULL, false},
   END_SCHEMA};
 
 //  Which rule decided each field of a triage
@@ -260,6 +289,30 @@ static const s_field_t s_change[] = {{"field", K_STR, S_FIELD, NULL, false},
                                      {"new", K_STR, S_NEW, NULL, false},
                                      END_SCHEMA};
 
+//  One deadline clock: of a record's clocks, and of a CLOCKS reply (which
+//  alone carries remaining and due_local)
+static const s_field_t s_clock[] = {
+  {"name", K_STR, S_CLOCK, NULL, false},
+  {"target", K_STR, S_TARGET, NULL, false},
+  {"state", K_STR, S_STATE, NULL, false},
+  {"work", K_BOOL, N_WORK, NULL, false},
+  {"started_at", K_INT, N_STARTED_AT, NULL, false},
+  {"since", K_INT, N_SINCE, NULL, false},
+  {"used", K_INT, N_USED, NULL, false},
+  {"total", K_INT, N_TOTAL, NULL, false},
+  {"due_at", K_INT, N_DUE_AT, NULL, false},
+  {"next_at", K_INT, N_NEXT_AT, NULL, false},
+  {"breached_at", K_INT, N_BREACHED_AT, NULL, false},
+  {"stopped_at", K_INT, N_STOPPED_AT, NULL, false},
+  {"outcome", K_STR, S_OUTCOME, NULL, false},
+  {"reminded", K_BOOL, N_REMINDED, NULL, false},
+  {"extended", K_BOOL, N_EXTENDED, NULL, false},
+  {"warned", K_UINT, N_WARNED, NULL, false},
+  {"escalations", K_UINT, N_ESCALATIONS, NULL, false},
+  {"remaining", K_INT, N_REMAINING, NULL, false},
+  {"due_local", K_STR, S_DUE_LOCAL, NULL, false},
+  END_SCHEMA};
+
 static const s_field_t s_entry[] = {
   {"n", K_UINT, N_SEQ, NULL, false},
   {"at", K_INT, N_AT, NULL, false},
@@ -294,6 +347,8 @@ static const s_field_t s_record[] = {
   {"answer", K_MAP, 0, s_answer, false},
   {"follow_up", K_MAP, 0, s_follow_up, false},
   {"contacts", K_ITEMS, CMP_PROTO_CONTACT, s_contact, false},
+  {"clocks", K_ITEMS, CMP_PROTO_CLOCK, s_clock, false},
+  {"sla_policy", K_STR, S_POLICY, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_event[] = {
@@ -315,6 +370,15 @@ static const s_field_t s_event[] = {
   {"action", K_STR, S_ACTION, NULL, false},
   {"role", K_STR, S_ROLE, NULL, false},
   {"version", K_UINT, N_VERSION, NULL, false},
+  {"clock", K_STR, S_CLOCK, NULL, false},
+  {"due_at", K_INT, N_DUE_AT, NULL, false},
+  {"late", K_BOOL, N_LATE, NULL, false},
+  {"percent", K_UINT, N_PERCENT, NULL, false},
+  {"level", K_STR, S_LEVEL, NULL, false},
+  {"previous_level", K_STR, S_PREVIOUS_LEVEL, NULL, false},
+  {"notify", K_STRLIST, L_NOTIFY, NULL, false},
+  {"handler", K_STR, S_HANDLER, NULL, false},
+  {"outcome", K_STR, S_OUTCOME, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_submit[] = {
@@ -358,8 +422,11 @@ static const s_field_t s_complaint[] = {
       {"department", K_STR, S_UNIT, NULL, false},                              \
       {"handler", K_STR, S_HANDLER, NULL, false},                              \
       {"category", K_STR, S_CATEGORY, NULL, false},                            \
+      {"priority", K_STR, S_PRIORITY, NULL, false},                            \
+      {"due_before", K_INT, N_DUE_BEFORE, NULL, false},                        \
+      {"breached", K_BOOL, N_BREACHED, NULL, false},                           \
     {                                                                          \
-        "priority", K_STR, S_PRIORITY, NULL, false                             \
+        "level", K_STR, S_LEVEL, NULL, false                                   \
     }
 
 static const s_field_t s_list[] = {QUERY_FILTERS,
@@ -394,6 +461,31 @@ static const s_field_t s_reload[] = {{"actor", K_STR, S_ACTOR, NULL, false},
 static const s_field_t s_reloaded[] = {
   {"rules", K_STR, S_RULES, NULL, true},
   {"message", K_STR, S_MESSAGE, NULL, false},
+  END_SCHEMA};
+
+static const s_field_t s_sla[] = {{"actor", K_STR, S_ACTOR, NULL, false},
+                                  {"id", K_UINT, N_ID, NULL, false},
+                                  {"number", K_STR, S_NUMBER, NULL, false},
+                                  END_SCHEMA};
+
+static const s_field_t s_clocks_reply[] = {
+  {"id", K_UINT, N_ID, NULL, false},
+  {"number", K_STR, S_NUMBER, NULL, false},
+  {"sla", K_STR, S_SLA, NULL, false},
+  {"level", K_STR, S_LEVEL, NULL, false},
+  {"zone", K_STR, S_ZONE, NULL, false},
+  {"at", K_INT, N_AT, NULL, false},
+  {"clocks", K_ITEMS, CMP_PROTO_CLOCK, s_clock, false},
+  END_SCHEMA};
+
+static const s_field_t s_tick[] = {{"actor", K_STR, S_ACTOR, NULL, false},
+                                   {"at", K_INT, N_AT, NULL, false},
+                                   END_SCHEMA};
+
+static const s_field_t s_ticked[] = {
+  {"at", K_INT, N_AT, NULL, false},
+  {"fired", K_UINT, N_FIRED, NULL, false},
+  {"pending", K_BOOL, N_PENDING, NULL, false},
   END_SCHEMA};
 
 static const s_field_t s_status[] = {
@@ -488,6 +580,10 @@ static const s_message_t s_messages[] = {
   {CMP_PROTO_COUNTED, "COUNTED", s_counted},
   {CMP_PROTO_RELOAD, "RELOAD", s_reload},
   {CMP_PROTO_RELOADED, "RELOADED", s_reloaded},
+  {CMP_PROTO_SLA, "SLA", s_sla},
+  {CMP_PROTO_CLOCKS, "CLOCKS", s_clocks_reply},
+  {CMP_PROTO_TICK, "TICK", s_tick},
+  {CMP_PROTO_TICKED, "TICKED", s_ticked},
   {0, NULL, NULL}};
 
 //  Stored maps (and the items nested in them): type and schema
@@ -495,9 +591,13 @@ static const struct
 {
     int id;                  //  CMP_PROTO_ constant
     const s_field_t *schema; //  Fields map
-} s_maps[] = {{CMP_PROTO_COMPLAINT, s_record}, {CMP_PROTO_EVENT, s_event},
-              {CMP_PROTO_ENTRY, s_entry},      {CMP_PROTO_CONTACT, s_contact},
-              {CMP_PROTO_CHANGE, s_change},    {0, NULL}};
+} s_maps[] = {{CMP_PROTO_COMPLAINT, s_record},
+              {CMP_PROTO_EVENT, s_event},
+              {CMP_PROTO_ENTRY, s_entry},
+              {CMP_PROTO_CONTACT, s_contact},
+              {CMP_PROTO_CHANGE, s_change},
+              {CMP_PROTO_CLOCK, s_clock},
+              {0, NULL}};
 
 static const s_field_t *
 s_map_schema (int id)
@@ -540,7 +640,26 @@ static const char *s_number_names[N_COUNT] = {"complained_at",
                                               "updated_to",
                                               "emergency",
                                               "repeats",
-                                              "triaged_at"};
+                                              "triaged_at",
+                                              "work",
+                                              "started_at",
+                                              "since",
+                                              "used",
+                                              "total",
+                                              "due_at",
+                                              "next_at",
+                                              "breached_at",
+                                              "stopped_at",
+                                              "reminded",
+                                              "warned",
+                                              "escalations",
+                                              "remaining",
+                                              "late",
+                                              "percent",
+                                              "due_before",
+                                              "breached",
+                                              "fired",
+                                              "pending"};
 
 //  Status code names
 static const struct
@@ -572,7 +691,8 @@ struct _cmp_proto_t
     uint64_t num[N_COUNT];  //  Number fields (ints stored as bits)
     bool has[N_COUNT];      //  Number field present
     zlist_t *list[L_COUNT]; //  String lists, created on demand
-    zlistx_t *items;        //  Decoded COMPLAINTS/EVENTS items
+    zlistx_t *items;        //  Items of a page, a record (contacts), an entry
+    zlistx_t *clocks;       //  CLOCK items: a record's, or CLOCKS'
     zlistx_t *raws;         //  Pre-encoded maps for the encoder
 };
 
@@ -607,6 +727,26 @@ s_items (cmp_proto_t *self)
         zlistx_set_destructor (self->items, s_proto_destroy);
     }
     return self->items;
+}
+
+static zlistx_t *
+s_clocks (cmp_proto_t *self)
+{
+    if (!self->clocks) {
+        self->clocks = zlistx_new ();
+        assert (self->clocks);
+        zlistx_set_destructor (self->clocks, s_proto_destroy);
+    }
+    return self->clocks;
+}
+
+//  The list that holds the items of a K_ITEMS field: clocks have their
+//  own, so that a record keeps its contacts and its clocks apart; every
+//  other field of items (there is one per schema) uses items
+static zlistx_t *
+s_item_list (cmp_proto_t *self, const s_field_t *field)
+{
+    return field->slot == CMP_PROTO_CLOCK ? s_clocks (self) : s_items (self);
 }
 
 static zlistx_t *
@@ -646,6 +786,7 @@ cmp_proto_destroy (cmp_proto_t **self_p)
         for (int index = 0; index < L_COUNT; index++)
             zlist_destroy (&self->list[index]);
         zlistx_destroy (&self->items);
+        zlistx_destroy (&self->clocks);
         zlistx_destroy (&self->raws);
         free (self);
         *self_p = NULL;
@@ -1046,7 +1187,7 @@ s_decode_field (cmp_proto_t *self,
                       "%s: expected map, got %s", item_path,
                       s_type_name (item->type));
                 cmp_proto_t *child = cmp_proto_new (field->slot);
-                zlistx_add_end (s_items (self), child);
+                zlistx_add_end (s_item_list (self, field), child);
                 if (s_decode_map (child, field->schema, item, item_path, fault))
                     return -1;
             }
@@ -1312,8 +1453,12 @@ s_field_present (cmp_proto_t *self, const s_field_t *field)
         case K_MAP: return s_map_present (self, field->schema);
         case K_RECORD: return true;
         case K_ITEMS:
-            //  A page is always there, if empty; a record's contact log
-            //  and an entry's changes only when they hold something
+            //  A page and the clocks of a CLOCKS reply are always there, if
+            //  empty; a record's contact log and clocks and an entry's
+            //  changes only when they hold something
+            if (field->slot == CMP_PROTO_CLOCK)
+                return self->id == CMP_PROTO_CLOCKS
+                       || (self->clocks && zlistx_size (self->clocks));
             if (field->slot == CMP_PROTO_CONTACT
                 || field->slot == CMP_PROTO_CHANGE)
                 return (self->raws && zlistx_size (self->raws))
@@ -1382,7 +1527,10 @@ s_encode_field (cmp_proto_t *self,
             break;
         }
         case K_ITEMS:
-            if (self->raws && zlistx_size (self->raws)) {
+            //  Clocks are never spliced raw: the raws of a record are its
+            //  page's or its reply's
+            if (field->slot != CMP_PROTO_CLOCK && self->raws
+                && zlistx_size (self->raws)) {
                 msgpack_pack_array (packer, zlistx_size (self->raws));
                 for (zchunk_t *raw = (zchunk_t *) zlistx_first (self->raws);
                      raw; raw = (zchunk_t *) zlistx_next (self->raws))
@@ -1390,7 +1538,7 @@ s_encode_field (cmp_proto_t *self,
                                            (const char *) zchunk_data (raw),
                                            zchunk_size (raw));
             } else {
-                zlistx_t *items = s_items (self);
+                zlistx_t *items = s_item_list (self, field);
                 msgpack_pack_array (packer, zlistx_size (items));
                 for (cmp_proto_t *item = (cmp_proto_t *) zlistx_first (items);
                      item; item = (cmp_proto_t *) zlistx_next (items))
@@ -1643,6 +1791,14 @@ S_STRING_ACCESSORS (sla, S_SLA)
 S_STRING_ACCESSORS (group, S_GROUP)
 S_STRING_ACCESSORS (tier, S_TIER)
 S_STRING_ACCESSORS (rules, S_RULES)
+S_STRING_ACCESSORS (clock, S_CLOCK)
+S_STRING_ACCESSORS (target, S_TARGET)
+S_STRING_ACCESSORS (outcome, S_OUTCOME)
+S_STRING_ACCESSORS (due_local, S_DUE_LOCAL)
+S_STRING_ACCESSORS (level, S_LEVEL)
+S_STRING_ACCESSORS (previous_level, S_PREVIOUS_LEVEL)
+S_STRING_ACCESSORS (sla_policy, S_POLICY)
+S_STRING_ACCESSORS (zone, S_ZONE)
 
 #define S_NUMBER_ACCESSORS(name, slot, type)                                   \
     type cmp_proto_##name (cmp_proto_t *self)                                  \
@@ -1689,6 +1845,25 @@ S_NUMBER_ACCESSORS (updated_to, N_UPDATED_TO, int64_t)
 S_NUMBER_ACCESSORS (emergency, N_EMERGENCY, bool)
 S_NUMBER_ACCESSORS (repeats, N_REPEATS, uint64_t)
 S_NUMBER_ACCESSORS (triaged_at, N_TRIAGED_AT, int64_t)
+S_NUMBER_ACCESSORS (work, N_WORK, bool)
+S_NUMBER_ACCESSORS (started_at, N_STARTED_AT, int64_t)
+S_NUMBER_ACCESSORS (since, N_SINCE, int64_t)
+S_NUMBER_ACCESSORS (used, N_USED, int64_t)
+S_NUMBER_ACCESSORS (total, N_TOTAL, int64_t)
+S_NUMBER_ACCESSORS (due_at, N_DUE_AT, int64_t)
+S_NUMBER_ACCESSORS (next_at, N_NEXT_AT, int64_t)
+S_NUMBER_ACCESSORS (breached_at, N_BREACHED_AT, int64_t)
+S_NUMBER_ACCESSORS (stopped_at, N_STOPPED_AT, int64_t)
+S_NUMBER_ACCESSORS (reminded, N_REMINDED, bool)
+S_NUMBER_ACCESSORS (warned, N_WARNED, uint64_t)
+S_NUMBER_ACCESSORS (escalations, N_ESCALATIONS, uint64_t)
+S_NUMBER_ACCESSORS (remaining, N_REMAINING, int64_t)
+S_NUMBER_ACCESSORS (late, N_LATE, bool)
+S_NUMBER_ACCESSORS (percent, N_PERCENT, uint64_t)
+S_NUMBER_ACCESSORS (due_before, N_DUE_BEFORE, int64_t)
+S_NUMBER_ACCESSORS (breached, N_BREACHED, bool)
+S_NUMBER_ACCESSORS (fired, N_FIRED, uint64_t)
+S_NUMBER_ACCESSORS (pending, N_PENDING, bool)
 
 //  The string slot of a triage decided_by field, or -1
 static int
@@ -1838,11 +2013,32 @@ cmp_proto_repeat_of (cmp_proto_t *self)
     return s_strlist (self, L_REPEAT_OF);
 }
 
+zlist_t *
+cmp_proto_notify (cmp_proto_t *self)
+{
+    assert (self);
+    return s_strlist (self, L_NOTIFY);
+}
+
+void
+cmp_proto_add_notify (cmp_proto_t *self, const char *whom)
+{
+    assert (self);
+    zlist_append (s_strlist (self, L_NOTIFY), (void *) whom);
+}
+
 zlistx_t *
 cmp_proto_items (cmp_proto_t *self)
 {
     assert (self);
     return s_items (self);
+}
+
+zlistx_t *
+cmp_proto_clocks (cmp_proto_t *self)
+{
+    assert (self);
+    return s_clocks (self);
 }
 
 void
@@ -2027,6 +2223,251 @@ cmp_proto_test (bool verbose)
     cmp_proto_destroy (&reply);
     cmp_proto_destroy (&self);
 
+    //  A record keeps its contacts and its clocks apart, stored, in a
+    //  COMPLAINT reply and in a page; the case has its level and policy
+    self = cmp_proto_new (CMP_PROTO_COMPLAINT);
+    cmp_proto_set_complaint_id (self, 12);
+    cmp_proto_set_number (self, "20261123-000012");
+    cmp_proto_set_state (self, "investigating");
+    cmp_proto_set_version (self, 4);
+    cmp_proto_set_handler (self, "zhang.min");
+    cmp_proto_set_sla (self, "standard");
+    cmp_proto_set_level (self, "department_head");
+    cmp_proto_set_sla_policy (self, "standard");
+    cmp_proto_t *contact = cmp_proto_new (CMP_PROTO_CONTACT);
+    cmp_proto_set_at (contact, 1795000100000);
+    cmp_proto_set_actor (contact, "li.na");
+    cmp_proto_set_direction (contact, "out");
+    cmp_proto_set_channel (contact, "phone");
+    cmp_proto_set_summary (contact, "called back");
+    zlistx_add_end (cmp_proto_items (self), contact);
+    cmp_proto_t *clock = cmp_proto_new (CMP_PROTO_CLOCK);
+    cmp_proto_set_clock (clock, "investigation");
+    cmp_proto_set_target (clock, "10 workdays");
+    cmp_proto_set_state (clock, "running");
+    cmp_proto_set_work (clock, true);
+    cmp_proto_set_started_at (clock, 1795000000000);
+    cmp_proto_set_since (clock, 1795000200000);
+    cmp_proto_set_used (clock, 3600000);
+    cmp_proto_set_total (clock, 288000000);
+    cmp_proto_set_due_at (clock, 1796000000000);
+    cmp_proto_set_next_at (clock, 1795900000000);
+    cmp_proto_set_breached_at (clock, 1795950000000);
+    cmp_proto_set_reminded (clock, false);
+    cmp_proto_set_extended (clock, true);
+    cmp_proto_set_warned (clock, 1);
+    cmp_proto_set_escalations (clock, 2);
+    zlistx_add_end (cmp_proto_clocks (self), clock);
+    clock = cmp_proto_new (CMP_PROTO_CLOCK);
+    cmp_proto_set_clock (clock, "first_reply");
+    cmp_proto_set_target (clock, "24h");
+    cmp_proto_set_state (clock, "stopped");
+    cmp_proto_set_work (clock, false);
+    cmp_proto_set_used (clock, 7200000);
+    cmp_proto_set_total (clock, 86400000);
+    cmp_proto_set_due_at (clock, 1795086400000);
+    cmp_proto_set_stopped_at (clock, 1795007200000);
+    cmp_proto_set_outcome (clock, "met");
+    zlistx_add_end (cmp_proto_clocks (self), clock);
+    record = cmp_proto_encode_map (self);
+    copy = cmp_proto_decode_map (CMP_PROTO_COMPLAINT, zchunk_data (record),
+                                 zchunk_size (record));
+    assert (copy);
+    assert (streq (cmp_proto_level (copy), "department_head"));
+    assert (streq (cmp_proto_sla_policy (copy), "standard"));
+    assert (streq (cmp_proto_sla (copy), "standard"));
+    assert (zlistx_size (cmp_proto_items (copy)) == 1);
+    assert (zlistx_size (cmp_proto_clocks (copy)) == 2);
+    item = (cmp_proto_t *) zlistx_first (cmp_proto_items (copy));
+    assert (cmp_proto_id (item) == CMP_PROTO_CONTACT);
+    assert (streq (cmp_proto_summary (item), "called back"));
+    item = (cmp_proto_t *) zlistx_first (cmp_proto_clocks (copy));
+    assert (cmp_proto_id (item) == CMP_PROTO_CLOCK);
+    assert (streq (cmp_proto_clock (item), "investigation"));
+    assert (streq (cmp_proto_string (item, "name"), "investigation"));
+    assert (streq (cmp_proto_target (item), "10 workdays"));
+    assert (streq (cmp_proto_state (item), "running"));
+    assert (cmp_proto_work (item) && cmp_proto_extended (item));
+    assert (cmp_proto_has (item, "reminded") && !cmp_proto_reminded (item));
+    assert (cmp_proto_started_at (item) == 1795000000000);
+    assert (cmp_proto_since (item) == 1795000200000);
+    assert (cmp_proto_used (item) == 3600000);
+    assert (cmp_proto_total (item) == 288000000);
+    assert (cmp_proto_due_at (item) == 1796000000000);
+    assert (cmp_proto_next_at (item) == 1795900000000);
+    assert (cmp_proto_breached_at (item) == 1795950000000);
+    assert (cmp_proto_warned (item) == 1 && cmp_proto_escalations (item) == 2);
+    assert (!cmp_proto_has (item, "stopped_at") && !cmp_proto_outcome (item));
+    assert (!cmp_proto_has (item, "remaining") && !cmp_proto_due_local (item));
+    item = (cmp_proto_t *) zlistx_last (cmp_proto_clocks (copy));
+    assert (streq (cmp_proto_outcome (item), "met"));
+    assert (cmp_proto_stopped_at (item) == 1795007200000);
+    assert (cmp_proto_has (item, "work") && !cmp_proto_work (item));
+    //  Encoded again, the record is the same bytes
+    zchunk_t *again = cmp_proto_encode_map (copy);
+    assert (zchunk_size (again) == zchunk_size (record));
+    assert (
+      memcmp (zchunk_data (again), zchunk_data (record), zchunk_size (record))
+      == 0);
+    zchunk_destroy (&again);
+    cmp_proto_destroy (&copy);
+    //  The same, in the COMPLAINT reply that splices it
+    reply = cmp_proto_new (CMP_PROTO_COMPLAINT);
+    zchunk_t *spliced = zchunk_dup (record);
+    cmp_proto_add_raw (reply, &spliced);
+    cmp_proto_set_history (reply, 6);
+    copy = s_roundtrip (reply);
+    assert (zlistx_size (cmp_proto_items (copy)) == 1);
+    assert (zlistx_size (cmp_proto_clocks (copy)) == 2);
+    assert (streq (cmp_proto_level (copy), "department_head"));
+    json = cmp_proto_json (copy);
+    assert (json && strstr (json, "\"contacts\":[{"));
+    assert (strstr (json, "\"clocks\":[{"));
+    assert (strstr (json, "\"name\":\"first_reply\""));
+    assert (strstr (json, "\"level\":\"department_head\""));
+    assert (strstr (json, "\"sla_policy\":\"standard\""));
+    zstr_free (&json);
+    //  ... and decoded into a COMPLAINT message that encodes it itself
+    zframe_t *direct = cmp_proto_encode (copy);
+    cmp_proto_destroy (&copy);
+    copy = cmp_proto_decode (zframe_data (direct), zframe_size (direct), NULL);
+    assert (copy && zlistx_size (cmp_proto_clocks (copy)) == 2);
+    assert (zlistx_size (cmp_proto_items (copy)) == 1);
+    zframe_destroy (&direct);
+    cmp_proto_destroy (&copy);
+    cmp_proto_destroy (&reply);
+    //  ... and in a page, each item with its own
+    reply = cmp_proto_new (CMP_PROTO_COMPLAINTS);
+    cmp_proto_add_raw (reply, &record);
+    copy = s_roundtrip (reply);
+    item = (cmp_proto_t *) zlistx_first (cmp_proto_items (copy));
+    assert (item && zlistx_size (cmp_proto_items (item)) == 1);
+    assert (zlistx_size (cmp_proto_clocks (item)) == 2);
+    assert (zlistx_size (cmp_proto_clocks (copy)) == 0);
+    cmp_proto_destroy (&copy);
+    cmp_proto_destroy (&reply);
+    //  Without clocks or contacts, the record has neither key
+    zlistx_purge (cmp_proto_items (self));
+    zlistx_purge (cmp_proto_clocks (self));
+    json = cmp_proto_json (self);
+    assert (json && !strstr (json, "\"clocks\""));
+    assert (!strstr (json, "\"contacts\""));
+    zstr_free (&json);
+    cmp_proto_destroy (&self);
+
+    //  An event of a deadline point, and of an escalation
+    cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
+    cmp_proto_set_seq (event, 77);
+    cmp_proto_set_topic (event, "complaint.escalated");
+    cmp_proto_set_at (event, 1796000000000);
+    cmp_proto_set_complaint_id (event, 12);
+    cmp_proto_set_number (event, "20261123-000012");
+    cmp_proto_set_channel (event, "phone");
+    cmp_proto_set_state (event, "investigating");
+    cmp_proto_set_version (event, 5);
+    cmp_proto_set_clock (event, "investigation");
+    cmp_proto_set_due_at (event, 1795999000000);
+    cmp_proto_set_late (event, true);
+    cmp_proto_set_percent (event, 75);
+    cmp_proto_set_previous_level (event, "handler");
+    cmp_proto_set_level (event, "department_head");
+    cmp_proto_add_notify (event, "department.head");
+    cmp_proto_add_notify (event, "handler");
+    cmp_proto_set_handler (event, "zhang.min");
+    cmp_proto_set_outcome (event, "missed");
+    cmp_proto_set_reason (event, "investigation breached");
+    zchunk_t *stored = cmp_proto_encode_map (event);
+    self = cmp_proto_new (CMP_PROTO_EVENT);
+    cmp_proto_add_raw (self, &stored);
+    copy = s_roundtrip (self);
+    assert (streq (cmp_proto_topic (copy), "complaint.escalated"));
+    assert (streq (cmp_proto_clock (copy), "investigation"));
+    assert (cmp_proto_due_at (copy) == 1795999000000);
+    assert (cmp_proto_late (copy) && cmp_proto_percent (copy) == 75);
+    assert (streq (cmp_proto_previous_level (copy), "handler"));
+    assert (streq (cmp_proto_level (copy), "department_head"));
+    assert (zlist_size (cmp_proto_notify (copy)) == 2);
+    assert (streq ((char *) zlist_first (cmp_proto_notify (copy)),
+                   "department.head"));
+    assert (streq (cmp_proto_handler (copy), "zhang.min"));
+    assert (streq (cmp_proto_outcome (copy), "missed"));
+    assert (streq (cmp_proto_reason (copy), "investigation breached"));
+    assert (cmp_proto_version (copy) == 5);
+    json = cmp_proto_json (copy);
+    assert (json
+            && strstr (json, "\"notify\":[\"department.head\",\"handler\"]"));
+    zstr_free (&json);
+    cmp_proto_destroy (&copy);
+    cmp_proto_destroy (&self);
+    cmp_proto_destroy (&event);
+
+    //  SLA and its CLOCKS reply, with the figures of the moment
+    self = cmp_proto_new (CMP_PROTO_SLA);
+    cmp_proto_set_request_id (self, 21);
+    cmp_proto_set_actor (self, "li.na");
+    cmp_proto_set_number (self, "20261123-000012");
+    copy = s_roundtrip (self);
+    assert (streq (cmp_proto_actor (copy), "li.na"));
+    assert (streq (cmp_proto_number (copy), "20261123-000012"));
+    assert (!cmp_proto_has (copy, "id"));
+    cmp_proto_destroy (&copy);
+    cmp_proto_destroy (&self);
+
+    self = cmp_proto_new (CMP_PROTO_CLOCKS);
+    cmp_proto_set_complaint_id (self, 12);
+    cmp_proto_set_number (self, "20261123-000012");
+    cmp_proto_set_sla (self, "standard");
+    cmp_proto_set_level (self, "handler");
+    cmp_proto_set_zone (self, "Asia/Shanghai");
+    cmp_proto_set_at (self, 1795400000000);
+    clock = cmp_proto_new (CMP_PROTO_CLOCK);
+    cmp_proto_set_clock (clock, "resolution");
+    cmp_proto_set_state (clock, "paused");
+    cmp_proto_set_remaining (clock, -5400000);
+    cmp_proto_set_due_local (clock, "2026-11-23 17:30 +08:00");
+    zlistx_add_end (cmp_proto_clocks (self), clock);
+    copy = s_roundtrip (self);
+    assert (cmp_proto_complaint_id (copy) == 12);
+    assert (streq (cmp_proto_sla (copy), "standard"));
+    assert (streq (cmp_proto_level (copy), "handler"));
+    assert (streq (cmp_proto_zone (copy), "Asia/Shanghai"));
+    assert (cmp_proto_at (copy) == 1795400000000);
+    assert (zlistx_size (cmp_proto_items (copy)) == 0);
+    item = (cmp_proto_t *) zlistx_first (cmp_proto_clocks (copy));
+    assert (item && streq (cmp_proto_clock (item), "resolution"));
+    assert (streq (cmp_proto_state (item), "paused"));
+    assert (cmp_proto_remaining (item) == -5400000);
+    assert (streq (cmp_proto_due_local (item), "2026-11-23 17:30 +08:00"));
+    json = cmp_proto_json (copy);
+    assert (json && strstr (json, "\"sla\":\"standard\""));
+    zstr_free (&json);
+    cmp_proto_destroy (&copy);
+    //  A complaint without clocks has an empty list, not none
+    zlistx_purge (cmp_proto_clocks (self));
+    json = cmp_proto_json (self);
+    assert (json && strstr (json, "\"clocks\":[]"));
+    zstr_free (&json);
+    cmp_proto_destroy (&self);
+
+    //  TICK moves the test clock; TICKED says what fired
+    self = cmp_proto_new (CMP_PROTO_TICK);
+    cmp_proto_set_actor (self, "root");
+    cmp_proto_set_at (self, 1796000000000);
+    copy = s_roundtrip (self);
+    assert (streq (cmp_proto_actor (copy), "root"));
+    assert (cmp_proto_at (copy) == 1796000000000);
+    cmp_proto_destroy (&copy);
+    cmp_proto_destroy (&self);
+    self = cmp_proto_new (CMP_PROTO_TICKED);
+    cmp_proto_set_at (self, 1796000000000);
+    cmp_proto_set_fired (self, 1000);
+    cmp_proto_set_pending (self, true);
+    copy = s_roundtrip (self);
+    assert (cmp_proto_at (copy) == 1796000000000);
+    assert (cmp_proto_fired (copy) == 1000 && cmp_proto_pending (copy));
+    cmp_proto_destroy (&copy);
+    cmp_proto_destroy (&self);
+
     //  Every other message round-trips
     self = cmp_proto_new (CMP_PROTO_SUBMITTED);
     cmp_proto_set_complaint_id (self, 1);
@@ -2051,9 +2492,21 @@ cmp_proto_test (bool verbose)
     cmp_proto_set_to (self, 1000);
     cmp_proto_set_limit (self, 10);
     cmp_proto_set_after (self, "00ff");
+    cmp_proto_set_due_before (self, 1796000000000);
+    cmp_proto_set_breached (self, true);
+    cmp_proto_set_level (self, "executive");
     copy = s_roundtrip (self);
     assert (cmp_proto_from (copy) == -5 && cmp_proto_to (copy) == 1000);
     assert (streq (cmp_proto_after (copy), "00ff"));
+    assert (cmp_proto_due_before (copy) == 1796000000000);
+    assert (cmp_proto_breached (copy));
+    assert (streq (cmp_proto_level (copy), "executive"));
+    cmp_proto_destroy (&copy);
+    cmp_proto_set_id (self, CMP_PROTO_COUNT);
+    cmp_proto_set_after (self, NULL);
+    cmp_proto_unset (self, "limit");
+    copy = s_roundtrip (self);
+    assert (cmp_proto_breached (copy) && cmp_proto_has (copy, "due_before"));
     cmp_proto_destroy (&copy);
     cmp_proto_destroy (&self);
 
@@ -2064,7 +2517,7 @@ cmp_proto_test (bool verbose)
     cmp_proto_destroy (&copy);
     cmp_proto_destroy (&self);
 
-    cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
+    event = cmp_proto_new (CMP_PROTO_EVENT);
     cmp_proto_set_seq (event, 5);
     cmp_proto_set_topic (event, "complaint.created");
     cmp_proto_set_at (event, 99);
@@ -2072,7 +2525,7 @@ cmp_proto_test (bool verbose)
     cmp_proto_set_number (event, "20261123-000003");
     cmp_proto_set_channel (event, "web");
     cmp_proto_set_state (event, "registered");
-    zchunk_t *stored = cmp_proto_encode_map (event);
+    stored = cmp_proto_encode_map (event);
     self = cmp_proto_new (CMP_PROTO_EVENTS);
     cmp_proto_set_last_seq (self, 5);
     zchunk_t *dup = zchunk_dup (stored);
@@ -2193,6 +2646,12 @@ cmp_proto_test (bool verbose)
     S_EXPECT_FAULT (
       "\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa6number\xa3\x61\x00\x62",
       CMP_STATUS_INVALID, "number");
+    //  SLA {"at":1}: SLA takes no time
+    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3SLA\x01\x81\xa2\x61t\x01",
+                    CMP_STATUS_INVALID, "at");
+    //  TICK {"at":"1"}
+    S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa4TICK\x01\x81\xa2\x61t\xa1\x31",
+                    CMP_STATUS_INVALID, "at");
     //  {"id":1,"id":2}
     S_EXPECT_FAULT ("\x95\xa3\x43MP\x01\xa3GET\x01\x82\xa2id\x01\xa2id\x02",
                     CMP_STATUS_INVALID, "id");
@@ -2210,6 +2669,23 @@ cmp_proto_test (bool verbose)
       "\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa2id\xc0",
       sizeof ("\x95\xa3\x43MP\x01\xa3GET\x01\x81\xa2id\xc0") - 1, NULL);
     assert (self && !cmp_proto_has (self, "id"));
+    cmp_proto_destroy (&self);
+
+    //  A clock of a stored record takes the keys of a clock, not those of
+    //  a contact: {"clocks":[{"summary":"x"}]}, then {"clocks":[{"name":
+    //  "x","remaining":-1}]}
+    const char contact_keys[] = "\x81\xa6\x63locks\x91\x81\xa7summary\xa1x";
+    self = cmp_proto_decode_map (CMP_PROTO_COMPLAINT, contact_keys,
+                                 sizeof (contact_keys) - 1);
+    assert (self == NULL);
+    const char clock_keys[] =
+      "\x81\xa6\x63locks\x91\x82\xa4name\xa1x\xa9remaining\xff";
+    self = cmp_proto_decode_map (CMP_PROTO_COMPLAINT, clock_keys,
+                                 sizeof (clock_keys) - 1);
+    assert (self
+            && cmp_proto_remaining (
+                 (cmp_proto_t *) zlistx_first (cmp_proto_clocks (self)))
+                 == -1);
     cmp_proto_destroy (&self);
 
     //  Valid multi-byte UTF-8 of every length passes

@@ -36,6 +36,22 @@
        number of its own but one in 10 with that of an earlier one (a
        repeat): acknowledgements per second with triage on and off, and
        their ratio against the target (triage costs at most a tenth).
+    8. Deadlines: for 10000 and COMPLAINT_BENCH_DEADLINES complaints
+       (default 1000000; 0 skips that size), each in a fresh store, the
+       complaints registered straight through cmp_intake as in 6 but with
+       a rulebook (triage off, so every one gets the clocks of the
+       shipped standard policy) and all at one instant (Wed 2026-11-18
+       10:00 Shanghai): one pending deadline each in the timers index.
+       Then a daemon on a test clock (clock/test) on that store: time
+       from its start to the first HEALTH reply, and its memory (VmRSS,
+       RssAnon, RssFile from /proc; LMDB's pages are file-backed) once it
+       serves; then the burst: an admin sends TICK at the earliest point,
+       which every complaint shares, until TICKED says nothing is pending
+       (the daemon also fires, by itself, batches of sla/fire_max between
+       TICKs): complaints fired per second, the memory again, and the
+       store checked afterwards (nothing due left). Target: the daemon's
+       anonymous memory does not grow with the number of pending
+       deadlines.
 
     Round-trip rows also show the CPU this process and the daemon used
     while they counted (1 = one CPU kept busy), and for the daemon its mean
@@ -47,11 +63,17 @@
     does not start, refuses a SUBMIT or an ACT, loses a reply, stores a
     different number of complaints or events than it acknowledged, answers
     a read with other results than the store holds, triages with triage
-    off or not with it on, or does not exit 0; or triage rules are
-    refused.
+    off or not with it on, refuses a TICK, leaves deadline points due
+    that a burst should have fired, or does not exit 0; or triage rules
+    are refused.
 
         COMPLAINTD_BUILD=build build/complaint_bench      (make bench)
         COMPLAINT_BENCH_STORED=100000 make bench          (a quicker run)
+        COMPLAINT_BENCH_DEADLINES=100000 make bench       (8 smaller)
+        COMPLAINT_BENCH_ONLY=8 make bench                 (only part 8)
+
+    COMPLAINT_BENCH_ONLY=N runs only part N: 1 to 5 go together (each of
+    2 to 5 needs the ones before it), 6, 7 and 8 run alone.
 
     The daemon is $COMPLAINTD_BUILD/complaintd (default build/complaintd).
     Stores and the daemon's log live in a fresh directory under $TMPDIR,
@@ -157,6 +179,20 @@
 #define TRIAGE_CHECK 200
 //  Target: the intake with triage on keeps this share of it off
 #define TARGET_TRIAGE_RATIO 0.90
+
+//  8. Deadlines: the small store, and the large one unless
+//  COMPLAINT_BENCH_DEADLINES says
+#define DEADLINES_SMALL 10000
+#define DEADLINES_DEFAULT 1000000
+//  The instant every complaint of 8 is registered at, and the daemon's
+//  test clock starts at: Wed 2026-11-18 10:00 in Shanghai (02:00 UTC)
+#define DEADLINES_AT 1794967200000LL
+//  The actor of the TICKs, given the admin role
+#define ADMIN "bench.admin"
+//  Target: the daemon's anonymous memory after its start grows by at most
+//  this from the small store to the large one (4 bytes a deadline would
+//  already be 4 MB at a million)
+#define TARGET_ANON_GROWTH_KB 4096
 
 //  What the api does while SUBMITs are measured on the intake: nothing
 //  (no type), or one of the reads of 6 (type and key), again and again
@@ -1030,6 +1066,10 @@ typedef struct
     double started;         //  Seconds from its start to the first HEALTH
     const char *option;     //  Set before the start: one -o KEY=VALUE, or
                             //  NULL
+    const char *admin;      //  Set before the start: an actor given the
+                            //  admin role, or NULL
+    int64_t clock_test;     //  Set before the start: clock/test, 0 for the
+                            //  system clock
 } s_daemon_t;
 
 //  Pick count free TCP ports on 127.0.0.1 (the daemon binds them next)
@@ -1170,6 +1210,10 @@ s_daemon_start (s_daemon_t *self,
              "    agent = \"%s\"\n",
              self->intake, self->api, self->events, self->store, map_size,
              ACTOR);
+    if (self->admin)
+        fprintf (file, "    admin = \"%s\"\n", self->admin);
+    if (self->clock_test)
+        fprintf (file, "clock\n    test = \"%" PRId64 "\"\n", self->clock_test);
     fclose (file);
 
     //  Not under our service manager's eyes
@@ -1266,6 +1310,11 @@ typedef struct
     double cpu;                       //  CPU used, in CPUs
     uint64_t disk_bytes;              //  data.mdb, blocks on disk
     uint64_t file_bytes;              //  data.mdb, its size
+    uint64_t timers;                  //  Entries of the timers index
+    int64_t timer_next;               //  Its earliest, 0 if none
+    size_t refs_pending;              //  Refs not merged yet, which a
+                                      //  daemon on the store holds in
+                                      //  memory
 } s_fill_t;
 
 //  The name of handler number index
@@ -1276,14 +1325,16 @@ s_handler_name (char *name, size_t size, size_t index)
 }
 
 //  Register complaint index of the fill (received at time) in the open
-//  transaction; one in FILL_ASSIGN_EVERY is then assigned. Returns 0, or
-//  -1 if the store failed (abort), or -2 if a reply was not the one
-//  expected (broken).
+//  transaction, by the rulebook if there is one; with assign, one in
+//  FILL_ASSIGN_EVERY is then assigned. Returns 0, or -1 if the store
+//  failed (abort), or -2 if a reply was not the one expected (broken).
 static int
 s_fill_one (s_fill_t *result,
             cmp_store_t *store,
             cmp_intake_t *intake,
             cmp_case_t *cases,
+            cmp_rulebook_t *rulebook,
+            bool assign,
             cmp_proto_t *submit,
             uint64_t index,
             int64_t time)
@@ -1294,10 +1345,11 @@ s_fill_one (s_fill_t *result,
     cmp_proto_set_complained_at (submit, time - 3600 * 1000);
     cmp_proto_t *reply = NULL;
     cmp_case_event_t created[CMP_CASE_EVENTS_MAX];
-    //  No rulebook: the reads of 6 count complaints by state, and the
-    //  fill's complaints stay registered
-    int written =
-      cmp_intake_register (intake, store, NULL, submit, time, &reply, created);
+    //  6: no rulebook, as the reads of 6 count complaints by state, and
+    //  the fill's complaints stay registered. 8: a rulebook with triage
+    //  off, for the clocks of the default policy.
+    int written = cmp_intake_register (intake, store, rulebook, submit, time,
+                                       &reply, created);
     for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
         zchunk_destroy (&created[number].event);
     if (written)
@@ -1314,7 +1366,7 @@ s_fill_one (s_fill_t *result,
     }
     uint64_t id = cmp_proto_complaint_id (reply);
     cmp_proto_destroy (&reply);
-    if (index % FILL_ASSIGN_EVERY != FILL_ASSIGN_EVERY / 2)
+    if (!assign || index % FILL_ASSIGN_EVERY != FILL_ASSIGN_EVERY / 2)
         return 0;
 
     //  Assigned ten minutes after it came in
@@ -1360,23 +1412,45 @@ s_fill_one (s_fill_t *result,
 }
 
 //  Fill a fresh store in path with count complaints, FILL_BATCH per
-//  commit, as fast as one writer goes. Returns 0 or -1.
+//  commit, as fast as one writer goes. With at 0 (6), received over the
+//  last year and some assigned, without a rulebook; otherwise (8) all
+//  received at at, none assigned, by a rulebook with triage off, so that
+//  each runs the clocks of the default SLA policy. Returns 0 or -1.
 static int
-s_fill (s_fill_t *result, const char *path, uint64_t count)
+s_fill (s_fill_t *result, const char *path, uint64_t count, int64_t at)
 {
     memset (result, 0, sizeof (*result));
     cmp_config_t *config = cmp_config_new ();
     assert (config);
     if (cmp_config_set (config, "roles/agent", ACTOR)
+        || (at && cmp_config_set (config, "triage/enabled", "false"))
         || cmp_config_validate (config)) {
         fprintf (stderr, "E: the configuration of the fill is not valid\n");
         cmp_config_destroy (&config);
         return -1;
     }
+    cmp_rulebook_t *rulebook = NULL;
+    if (at) {
+        zlist_t *errors = zlist_new ();
+        zlist_autofree (errors);
+        rulebook = cmp_rulebook_new (config, errors);
+        if (!rulebook || !cmp_rulebook_sla (rulebook)) {
+            fprintf (stderr, "E: the shipped SLA policies are refused:\n");
+            for (char *error = (char *) zlist_first (errors); error;
+                 error = (char *) zlist_next (errors))
+                fprintf (stderr, "  %s\n", error);
+            cmp_rulebook_destroy (&rulebook);
+        }
+        zlist_destroy (&errors);
+        if (!rulebook) {
+            cmp_config_destroy (&config);
+            return -1;
+        }
+    }
     cmp_intake_t *intake = cmp_intake_new (config);
     cmp_case_t *cases = cmp_case_new (config);
     cmp_store_t *store = cmp_store_new (path, FILL_MAP_SIZE_BYTES, 0);
-    int64_t now = zclock_time ();
+    int64_t now = at ? at : zclock_time ();
     cmp_proto_t *submit = s_submit_new (now);
     cmp_proto_fault_t fault;
     int rc = 0;
@@ -1388,9 +1462,9 @@ s_fill (s_fill_t *result, const char *path, uint64_t count)
                  fault.text);
         rc = -1;
     }
-    //  Received over the last year, in order
-    int64_t first = now - FILL_SPAN;
-    int64_t step = FILL_SPAN / (int64_t) (count ? count : 1);
+    //  Received over the last year, in order; or all at at
+    int64_t first = at ? at : now - FILL_SPAN;
+    int64_t step = at ? 0 : FILL_SPAN / (int64_t) (count ? count : 1);
     int64_t start = zclock_usecs ();
     int64_t cpu = s_cpu_usecs (0);
     uint64_t done = 0;
@@ -1404,8 +1478,9 @@ s_fill (s_fill_t *result, const char *path, uint64_t count)
         int written = 0;
         for (uint64_t index = done; index < done + batch && written == 0;
              index++)
-            written = s_fill_one (result, store, intake, cases, submit, index,
-                                  first + (int64_t) index * step);
+            written =
+              s_fill_one (result, store, intake, cases, rulebook, at == 0,
+                          submit, index, first + (int64_t) index * step);
         if (written == 0 && cmp_store_commit (store) == 0) {
             done += batch;
             result->commits++;
@@ -1432,10 +1507,17 @@ s_fill (s_fill_t *result, const char *path, uint64_t count)
                  cmp_store_count (store), done);
         rc = -1;
     }
+    if (store) {
+        result->timers = cmp_store_timers (store);
+        result->refs_pending = cmp_store_refs_pending (store);
+        if (cmp_store_timer_next (store, &result->timer_next))
+            rc = -1;
+    }
     cmp_proto_destroy (&submit);
     cmp_store_destroy (&store);
     cmp_case_destroy (&cases);
     cmp_intake_destroy (&intake);
+    cmp_rulebook_destroy (&rulebook);
     cmp_config_destroy (&config);
     char file[PATH_MAX + 16];
     snprintf (file, sizeof (file), "%s/data.mdb", path);
@@ -2080,6 +2162,310 @@ s_triage_check (s_daemon_t *daemon,
 }
 
 //  --------------------------------------------------------------------------
+//  8. Deadlines: a store where every complaint has a pending deadline, a
+//  daemon on a test clock on it, and a burst of TICKs
+
+//  Memory of a process from /proc/PID/status, kB
+typedef struct
+{
+    uint64_t vm_rss;   //  VmRSS: all resident pages
+    uint64_t rss_anon; //  RssAnon: anonymous (heap, stacks)
+    uint64_t rss_file; //  RssFile: file-backed (LMDB's map, libraries)
+} s_memory_t;
+
+//  Read the memory of process pid. Returns 0, or -1 if a figure is
+//  missing.
+static int
+s_memory_read (pid_t pid, s_memory_t *memory)
+{
+    memset (memory, 0, sizeof (*memory));
+    char path[64], line[256];
+    snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    int found = 0;
+    while (fgets (line, sizeof (line), file)) {
+        unsigned long long value;
+        if (sscanf (line, "VmRSS: %llu kB", &value) == 1) {
+            memory->vm_rss = value;
+            found++;
+        } else if (sscanf (line, "RssAnon: %llu kB", &value) == 1) {
+            memory->rss_anon = value;
+            found++;
+        } else if (sscanf (line, "RssFile: %llu kB", &value) == 1) {
+            memory->rss_file = value;
+            found++;
+        }
+    }
+    fclose (file);
+    return found == 3 ? 0 : -1;
+}
+
+//  Open the store in path (no daemon on it) and count its timers due at
+//  or before at (up to max) and all its timers. Returns 0 or -1.
+static int
+s_timers_due (
+  const char *path, int64_t at, size_t max, uint64_t *due, uint64_t *timers)
+{
+    *due = *timers = 0;
+    cmp_store_t *store = cmp_store_new (path, FILL_MAP_SIZE_BYTES, 0);
+    if (!store) {
+        fprintf (stderr, "E: cannot open the store in %s\n", path);
+        return -1;
+    }
+    uint64_t *ids = (uint64_t *) malloc ((max ? max : 1) * sizeof (uint64_t));
+    assert (ids);
+    size_t count = 0;
+    int rc = cmp_store_begin (store);
+    if (rc == 0) {
+        rc = cmp_store_timers_due (store, at, ids, max, &count);
+        cmp_store_abort (store);
+    }
+    if (rc)
+        fprintf (stderr, "E: cannot read the timers of the store in %s\n",
+                 path);
+    *due = count;
+    *timers = cmp_store_timers (store);
+    free (ids);
+    cmp_store_destroy (&store);
+    return rc;
+}
+
+//  A time as Shanghai wall-clock text (UTC+8, no daylight saving)
+static void
+s_shanghai (char *text, size_t size, int64_t at)
+{
+    time_t seconds = (time_t) (at / 1000 + 8 * 3600);
+    struct tm fields;
+    if (!gmtime_r (&seconds, &fields)
+        || !strftime (text, size, "%a %Y-%m-%d %H:%M:%S", &fields))
+        snprintf (text, size, "%" PRId64, at);
+}
+
+//  One size of 8
+typedef struct
+{
+    uint64_t complaints;   //  Registered, all at DEADLINES_AT
+    s_fill_t fill;         //  The fill
+    int64_t burst_at;      //  The earliest point, that of every complaint
+    uint64_t due_before;   //  Timers due at burst_at before the burst
+    double started_ms;     //  Daemon's start to its first HEALTH reply
+    s_memory_t start;      //  Its memory once it serves
+    s_memory_t after;      //  And after the burst
+    uint64_t ticks;        //  TICKs sent in the burst
+    uint64_t ticked;       //  Sum of their TICKED fired
+    uint64_t events;       //  Events the burst stored (last seq moved)
+    double seconds;        //  First TICK sent to pending false
+    double rate;           //  Complaints fired per second
+    double daemon_cpu;     //  CPU the daemon used meanwhile, in CPUs
+    uint64_t due_after;    //  Timers due at burst_at after it
+    uint64_t timers_after; //  Timers after it (the next points)
+    uint64_t fired;        //  due_before - due_after
+    bool measured;         //  It all went as it should
+} s_deadlines_t;
+
+//  The burst: TICK at self->burst_at, one at a time, until TICKED says
+//  nothing more is pending. Returns 0, or -1 after saying why.
+static int
+s_deadlines_burst (s_deadlines_t *self, s_daemon_t *daemon)
+{
+    cmp_client_t *client = cmp_client_new (daemon->api);
+    if (!client)
+        return -1;
+    cmp_client_set_timeout (client, REPLY_TIMEOUT);
+    int rc = 0;
+    int64_t daemon_cpu = s_cpu_usecs (daemon->pid);
+    int64_t start = zclock_usecs ();
+    //  Each TICK fires at least one complaint while some are due: more
+    //  TICKs than complaints means the daemon does not get on
+    while (!zsys_interrupted) {
+        if (self->ticks > self->complaints + 10) {
+            fprintf (stderr, "E: TICK: still pending after %" PRIu64 " TICKs\n",
+                     self->ticks);
+            rc = -1;
+            break;
+        }
+        cmp_proto_t *request = cmp_proto_new (CMP_PROTO_TICK);
+        cmp_proto_set_actor (request, ADMIN);
+        cmp_proto_set_at (request, self->burst_at);
+        cmp_proto_t *reply = cmp_client_call (client, &request);
+        self->ticks++;
+        if (!reply || cmp_proto_id (reply) != CMP_PROTO_TICKED
+            || cmp_proto_at (reply) != self->burst_at) {
+            fprintf (
+              stderr, "E: TICK %" PRId64 ": got %s%s%s\n", self->burst_at,
+              reply ? cmp_proto_command (reply) : "no reply within the timeout",
+              reply && cmp_proto_message (reply) ? ": " : "",
+              reply && cmp_proto_message (reply) ? cmp_proto_message (reply)
+                                                 : "");
+            cmp_proto_destroy (&reply);
+            rc = -1;
+            break;
+        }
+        self->ticked += cmp_proto_fired (reply);
+        bool pending = cmp_proto_pending (reply);
+        cmp_proto_destroy (&reply);
+        if (!pending)
+            break;
+    }
+    int64_t elapsed = zclock_usecs () - start;
+    self->seconds = (double) elapsed / 1e6;
+    if (elapsed > 0)
+        self->daemon_cpu =
+          (double) (s_cpu_usecs (daemon->pid) - daemon_cpu) / (double) elapsed;
+    cmp_client_destroy (&client);
+    return zsys_interrupted ? -1 : rc;
+}
+
+//  Fill a store of count complaints under directory, start a daemon on it
+//  and fire its first deadline points; print each step. Returns 0, or -1
+//  when something is broken.
+static int
+s_deadlines_run (s_deadlines_t *self, const char *directory, uint64_t count)
+{
+    memset (self, 0, sizeof (*self));
+    self->complaints = count;
+    char name[32], path[PATH_MAX];
+    snprintf (name, sizeof (name), "deadlines-%" PRIu64, count);
+    snprintf (path, sizeof (path), "%s/%s", directory, name);
+    s_fill_t *fill = &self->fill;
+    int rc = s_fill (fill, path, count, DEADLINES_AT);
+    printf ("  %" PRIu64 " complaints: fill in %.1f s (%.0f/s, CPU %.0f%%), "
+            "%" PRIu64 " timers, %zu refs not merged yet\n",
+            count, fill->seconds, fill->rate, fill->cpu * 100, fill->timers,
+            fill->refs_pending);
+    fflush (stdout);
+    if (rc == 0 && (fill->timers != count || fill->timer_next <= 0)) {
+        fprintf (stderr,
+                 "E: %" PRIu64 " timers (earliest %" PRId64 ") after "
+                 "registering %" PRIu64 " complaints with clocks\n",
+                 fill->timers, fill->timer_next, count);
+        rc = -1;
+    }
+    //  Every complaint was registered at the same instant by the same
+    //  policy: its earliest point is the earliest of them all
+    self->burst_at = fill->timer_next;
+    uint64_t timers = 0;
+    if (rc == 0
+        && s_timers_due (path, self->burst_at, count + 1, &self->due_before,
+                         &timers))
+        rc = -1;
+    if (rc == 0) {
+        char registered[64], due[64];
+        s_shanghai (registered, sizeof (registered), DEADLINES_AT);
+        s_shanghai (due, sizeof (due), self->burst_at);
+        printf ("    registered %s Shanghai; earliest point %s (+%.1f h), "
+                "due then: %" PRIu64 "\n",
+                registered, due,
+                (double) (self->burst_at - DEADLINES_AT) / 3600e3,
+                self->due_before);
+        printf ("    store: data.mdb %.0f MB on disk (%.0f bytes per "
+                "complaint)\n",
+                (double) fill->disk_bytes / 1e6,
+                count ? (double) fill->disk_bytes / (double) count : 0);
+        fflush (stdout);
+        if (self->due_before != count) {
+            fprintf (stderr,
+                     "E: %" PRIu64 " of %" PRIu64 " complaints have a point "
+                     "at the earliest one\n",
+                     self->due_before, count);
+            rc = -1;
+        }
+    }
+    s_daemon_t daemon;
+    memset (&daemon, 0, sizeof (daemon));
+    daemon.option = "triage/enabled=false";
+    daemon.admin = ADMIN;
+    daemon.clock_test = DEADLINES_AT;
+    if (rc == 0 && s_daemon_start (&daemon, directory, name, FILL_MAP_SIZE))
+        rc = -1;
+    if (rc == 0) {
+        self->started_ms = daemon.started * 1000;
+        if (s_memory_read (daemon.pid, &self->start)) {
+            fprintf (stderr, "E: cannot read /proc/%d/status\n",
+                     (int) daemon.pid);
+            rc = -1;
+        }
+        printf ("    start: HEALTH answered %.0f ms after the spawn; VmRSS "
+                "%.1f MB, RssAnon %.1f MB, RssFile %.1f MB\n",
+                self->started_ms, (double) self->start.vm_rss / 1024,
+                (double) self->start.rss_anon / 1024,
+                (double) self->start.rss_file / 1024);
+        fflush (stdout);
+    }
+    uint64_t seq_before = 0, seq_after = 0;
+    if (rc == 0 && s_daemon_status (&daemon, 5000, &seq_before) < 0) {
+        fprintf (stderr, "E: no HEALTH reply before the burst\n");
+        rc = -1;
+    }
+    if (rc == 0 && s_deadlines_burst (self, &daemon)) {
+        s_daemon_dump_log (&daemon);
+        rc = -1;
+    }
+    if (rc == 0) {
+        if (s_daemon_status (&daemon, 5000, &seq_after) < 0) {
+            fprintf (stderr, "E: no HEALTH reply after the burst\n");
+            rc = -1;
+        }
+        self->events = seq_after - seq_before;
+        if (s_memory_read (daemon.pid, &self->after)) {
+            fprintf (stderr, "E: cannot read /proc/%d/status\n",
+                     (int) daemon.pid);
+            rc = -1;
+        }
+    }
+    if (daemon.pid > 0) {
+        int stopped = s_daemon_stop (&daemon);
+        if (rc == 0) {
+            printf ("    burst: %" PRIu64 " TICKs at the earliest point in "
+                    "%.2f s (daemon CPU %.0f%%); TICKED fired %" PRIu64 " in "
+                    "all,\n      the daemon's own batches between TICKs the "
+                    "rest; %" PRIu64 " events stored\n",
+                    self->ticks, self->seconds, self->daemon_cpu * 100,
+                    self->ticked, self->events);
+            printf ("    after: VmRSS %.1f MB, RssAnon %.1f MB, RssFile "
+                    "%.1f MB\n",
+                    (double) self->after.vm_rss / 1024,
+                    (double) self->after.rss_anon / 1024,
+                    (double) self->after.rss_file / 1024);
+        }
+        printf ("    SIGTERM: complaintd %s\n",
+                stopped == 0 ? "exited 0" : "did not exit 0");
+        fflush (stdout);
+        if (stopped)
+            rc = -1;
+    }
+    //  What the burst fired is what is no longer due
+    if (rc == 0
+        && s_timers_due (path, self->burst_at, count + 1, &self->due_after,
+                         &self->timers_after))
+        rc = -1;
+    if (rc == 0) {
+        self->fired = self->due_before - self->due_after;
+        self->rate =
+          self->seconds > 0 ? (double) self->fired / self->seconds : 0;
+        bool same = self->fired == count && self->ticked <= count;
+        printf ("    store check: %" PRIu64 " complaints fired (%.0f/s), "
+                "%" PRIu64 " still due, %" PRIu64 " timers (their next "
+                "points): %s\n",
+                self->fired, self->rate, self->due_after, self->timers_after,
+                same ? "OK" : "MISMATCH");
+        fflush (stdout);
+        if (!same)
+            rc = -1;
+    }
+    self->measured = rc == 0;
+    //  The large store is not needed any more: give its disk back
+    zdir_t *dir = zdir_new (path, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+    return zsys_interrupted ? -1 : rc;
+}
+
+//  --------------------------------------------------------------------------
 //  Machine facts
 
 //  The type and device of the file system that holds path
@@ -2223,6 +2609,40 @@ main (void)
         }
     }
 
+    //  Complaints of the large store of 8
+    uint64_t deadlines_target = DEADLINES_DEFAULT;
+    const char *deadlines_text = getenv ("COMPLAINT_BENCH_DEADLINES");
+    if (deadlines_text && *deadlines_text) {
+        char *end;
+        errno = 0;
+        deadlines_target = strtoull (deadlines_text, &end, 10);
+        if (errno || *end || *deadlines_text == '-') {
+            fprintf (stderr,
+                     "E: COMPLAINT_BENCH_DEADLINES=%s: not a number of "
+                     "complaints (0 skips the large store of part 8)\n",
+                     deadlines_text);
+            return EXIT_FAILURE;
+        }
+    }
+    //  Only one part (1 to 5 go together), or all (0)
+    long only = 0;
+    const char *only_text = getenv ("COMPLAINT_BENCH_ONLY");
+    if (only_text && *only_text) {
+        char *end;
+        errno = 0;
+        only = strtol (only_text, &end, 10);
+        if (errno || *end || only < 1 || only > 8) {
+            fprintf (stderr,
+                     "E: COMPLAINT_BENCH_ONLY=%s: not a part from 1 to 8\n",
+                     only_text);
+            return EXIT_FAILURE;
+        }
+    }
+    bool run_pipeline = only == 0 || only <= 5; //  1 to 5
+    bool run_stored = only == 0 || only == 6;
+    bool run_triage = only == 0 || only == 7;
+    bool run_deadlines = only == 0 || only == 8;
+
     //  A fresh directory for the stores, the configuration and the log
     const char *tmp = getenv ("TMPDIR");
     char directory[DIRECTORY_MAX];
@@ -2290,16 +2710,20 @@ main (void)
     fflush (stdout);
 
     //  1. Raw LMDB
-    printf ("\n1. Raw LMDB: cmp_store alone, fsync'd commits; per record a ref "
-            "lookup, the record,\n   its number, ref (random key), by_time "
-            "and by_channel entries, and its event\n");
-    printf ("  %14s  %9s  %8s  %7s  %11s  %14s  %14s\n", "records/commit",
-            "records", "commits", "seconds", "records/s", "commit p50 ms",
-            "commit p99 ms");
+    if (run_pipeline)
+        printf (
+          "\n1. Raw LMDB: cmp_store alone, fsync'd commits; per record a ref "
+          "lookup, the record,\n   its number, ref (random key), by_time "
+          "and by_channel entries, and its event\n");
+    if (run_pipeline)
+        printf ("  %14s  %9s  %8s  %7s  %11s  %14s  %14s\n", "records/commit",
+                "records", "commits", "seconds", "records/s", "commit p50 ms",
+                "commit p99 ms");
     fflush (stdout);
     s_lmdb_t lmdb[BATCHES];
     memset (lmdb, 0, sizeof (lmdb));
-    for (size_t index = 0; index < BATCHES && !broken; index++) {
+    for (size_t index = 0; index < BATCHES && !broken && run_pipeline;
+         index++) {
         char path[PATH_MAX];
         snprintf (path, sizeof (path), "%s/lmdb-%zu", directory,
                   s_batches[index]);
@@ -2318,7 +2742,7 @@ main (void)
     s_trips_t echo[RUNS];
     memset (echo, 0, sizeof (echo));
     uint64_t acknowledged = 0;
-    if (!broken) {
+    if (!broken && run_pipeline) {
         printf ("\n2. Raw ZeroMQ: DEALER -> ROUTER echo over tcp on 127.0.0.1, "
                 "%zu-byte messages,\n   the ROUTER in a thread, echoing up to "
                 "%d messages per wake-up\n",
@@ -2360,7 +2784,7 @@ main (void)
     uint64_t events_before = 0; //  Last event seq after 3
     s_trips_t cases[RUNS];
     memset (cases, 0, sizeof (cases));
-    if (!broken) {
+    if (!broken && run_pipeline) {
         printf ("\n3. complaintd: SUBMIT -> SUBMITTED (after the fsync'd "
                 "commit), unique refs,\n   each connection a DEALER in its own "
                 "thread keeping its share of the window full\n");
@@ -2368,7 +2792,7 @@ main (void)
         if (s_daemon_start (&process, directory, "complaintd", MAP_SIZE))
             broken = true;
     }
-    if (!broken) {
+    if (!broken && process.pid > 0) {
         s_print_trips_header ("acknowledged");
         s_connection_t prototype;
         memset (&prototype, 0, sizeof (prototype));
@@ -2500,7 +2924,7 @@ main (void)
     size_t query_count = 0;
     s_daemon_t reader;
     memset (&reader, 0, sizeof (reader));
-    if (!broken && stored_target > 0) {
+    if (!broken && run_stored && stored_target > 0) {
         printf ("\n6. complaintd with %" PRIu64 " complaints stored: GET, "
                 "LIST (limit %d) and COUNT on the\n   api endpoint, one "
                 "request at a time, by the agent actor\n",
@@ -2508,7 +2932,7 @@ main (void)
         fflush (stdout);
         char path[PATH_MAX];
         snprintf (path, sizeof (path), "%s/stored", directory);
-        if (s_fill (&fill, path, stored_target))
+        if (s_fill (&fill, path, stored_target, 0))
             broken = true;
         printf ("  fill: %" PRIu64 " complaints in %.1f s (%.0f/s, CPU "
                 "%.0f%%), registered through cmp_intake\n        in this "
@@ -2526,7 +2950,7 @@ main (void)
                 (double) fill.file_bytes / 1e6);
         fflush (stdout);
     }
-    if (!broken && stored_target > 0) {
+    if (!broken && run_stored && stored_target > 0) {
         if (s_daemon_start (&reader, directory, "stored", FILL_MAP_SIZE))
             broken = true;
         else
@@ -2678,7 +3102,7 @@ main (void)
     s_trips_t triage_off[RUNS], triage_on[RUNS];
     memset (triage_off, 0, sizeof (triage_off));
     memset (triage_on, 0, sizeof (triage_on));
-    if (!broken) {
+    if (!broken && run_triage) {
         int64_t triage_now = zclock_time ();
         cmp_proto_t *records[TRIAGE_VARIANTS];
         size_t text_bytes = 0, record_bytes = 0;
@@ -2764,7 +3188,7 @@ main (void)
     memset (&triaged, 0, sizeof (triaged));
     untriaged.option = "triage/enabled=false";
     uint64_t triage_acks[2] = {0, 0};
-    if (!broken) {
+    if (!broken && run_triage) {
         printf ("\n  SUBMIT -> SUBMITTED as in 3 (%zu-byte SUBMITs) on two "
                 "daemons, one with triage\n  off (-o triage/enabled=false), "
                 "one with the shipped rules; a phone number per\n  complaint, "
@@ -2776,7 +3200,7 @@ main (void)
             || s_daemon_start (&triaged, directory, "triage-on", MAP_SIZE))
             broken = true;
     }
-    if (!broken) {
+    if (!broken && run_triage) {
         printf ("  %11s  %9s  %10s  %10s  %6s  %10s  %10s  %10s  %10s\n",
                 "connections", "in flight", "off acks/s", "on acks/s", "on/off",
                 "off p99 ms", "on p99 ms", "off CPU", "on CPU");
@@ -2812,7 +3236,7 @@ main (void)
             fflush (stdout);
         }
     }
-    if (!broken) {
+    if (!broken && run_triage) {
         //  Every complaint acknowledged is stored; the first ones carry
         //  the rules' version and repeat counts on one daemon only
         uint64_t sent = 0, repeats = 0;
@@ -2874,6 +3298,78 @@ main (void)
                              : 0;
             s_print_target (&triage_on[index], "%.2f", ratio,
                             ratio >= TARGET_TRIAGE_RATIO);
+        }
+    }
+    fflush (stdout);
+
+    //  8. Deadlines: the daemon with N pending deadlines
+    s_deadlines_t deadlines[2];
+    memset (deadlines, 0, sizeof (deadlines));
+    uint64_t deadline_sizes[2] = {DEADLINES_SMALL, deadlines_target};
+    size_t deadline_count =
+      deadlines_target > 0 && deadlines_target != DEADLINES_SMALL ? 2 : 1;
+    if (!broken && run_deadlines) {
+        printf ("\n8. Deadlines: complaints registered through cmp_intake "
+                "in this process, %d per\n   fsync'd commit, all at the same "
+                "instant, by a rulebook with triage off: each\n   runs the "
+                "clocks of the shipped standard policy and has one entry in "
+                "the timers\n   index. Then complaintd on that store on a "
+                "test clock (clock/test): its start,\n   its memory, and a "
+                "burst: TICK {actor %s, at the earliest point} again\n   and "
+                "again until TICKED says nothing is pending (sla/fire_max "
+                "complaints per\n   batch)\n",
+                FILL_BATCH, ADMIN);
+        fflush (stdout);
+        for (size_t index = 0; index < deadline_count && !broken; index++)
+            if (s_deadlines_run (&deadlines[index], directory,
+                                 deadline_sizes[index]))
+                broken = true;
+    }
+    bool deadlines_measured = false;
+    for (size_t index = 0; index < deadline_count; index++)
+        deadlines_measured = deadlines_measured || deadlines[index].measured;
+    if (deadlines_measured) {
+        printf ("\n  %10s  %10s  %8s  %9s  %18s  %18s  %18s\n", "complaints",
+                "timers", "start ms", "fired/s", "RssAnon MB", "RssFile MB",
+                "VmRSS MB");
+        printf ("  %10s  %10s  %8s  %9s  %8s  %8s  %8s  %8s  %8s  %8s\n", "",
+                "", "", "", "start", "after", "start", "after", "start",
+                "after");
+        for (size_t index = 0; index < deadline_count; index++) {
+            s_deadlines_t *row = &deadlines[index];
+            if (!row->measured)
+                continue;
+            printf ("  %10" PRIu64 "  %10" PRIu64 "  %8.0f  %9.0f  %8.1f  "
+                    "%8.1f  %8.1f  %8.1f  %8.1f  %8.1f\n",
+                    row->complaints, row->fill.timers, row->started_ms,
+                    row->rate, (double) row->start.rss_anon / 1024,
+                    (double) row->after.rss_anon / 1024,
+                    (double) row->start.rss_file / 1024,
+                    (double) row->after.rss_file / 1024,
+                    (double) row->start.vm_rss / 1024,
+                    (double) row->after.vm_rss / 1024);
+        }
+        printf ("  start: after the spawn, once HEALTH is answered; after: "
+                "once the burst is over.\n  RssFile holds LMDB's pages (its "
+                "map is a file) and the libraries\n");
+        if (deadline_count == 2 && deadlines[0].measured
+            && deadlines[1].measured) {
+            s_deadlines_t *small = &deadlines[0], *large = &deadlines[1];
+            double growth =
+              (double) large->start.rss_anon - (double) small->start.rss_anon;
+            double per =
+              growth * 1024 / (double) (large->complaints - small->complaints);
+            printf ("\nTarget (for information only)\n");
+            printf ("  the daemon's anonymous memory does not grow with the "
+                    "pending deadlines: RssAnon\n  after its start %.1f MB "
+                    "with %" PRIu64 ", %.1f MB with %" PRIu64 " (%+.1f MB, "
+                    "%+.2f bytes per\n  further deadline; at most %+.1f MB): "
+                    "%s\n",
+                    (double) small->start.rss_anon / 1024, small->complaints,
+                    (double) large->start.rss_anon / 1024, large->complaints,
+                    growth / 1024, per, TARGET_ANON_GROWTH_KB / 1024.0,
+                    growth <= TARGET_ANON_GROWTH_KB ? "target met"
+                                                    : "target missed");
         }
     }
     fflush (stdout);
@@ -2951,6 +3447,18 @@ main (void)
                       ? triage_on[index].rate / triage_off[index].rate
                       : 0,
                     triage_off[index].p99, triage_on[index].p99);
+    for (size_t index = 0; index < deadline_count; index++)
+        if (deadlines[index].measured)
+            printf (
+              "summary deadlines complaints=%" PRIu64 " timers=%" PRIu64
+              " fill_per_s=%.0f start_ms=%.0f fired_per_s=%.0f "
+              "rss_anon_start_kb=%" PRIu64 " rss_anon_after_kb=%" PRIu64
+              " rss_file_start_kb=%" PRIu64 " rss_file_after_kb=%" PRIu64 "\n",
+              deadlines[index].complaints, deadlines[index].fill.timers,
+              deadlines[index].fill.rate, deadlines[index].started_ms,
+              deadlines[index].rate, deadlines[index].start.rss_anon,
+              deadlines[index].after.rss_anon, deadlines[index].start.rss_file,
+              deadlines[index].after.rss_file);
     printf ("summary total_seconds=%.1f result=%s\n",
             (double) (zclock_mono () - started) / 1000.0,
             broken ? "BROKEN" : "ok");

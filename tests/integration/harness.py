@@ -228,7 +228,7 @@ ROLES = {
 }
 
 # Requests that name their actor; request() adds READER when none is given
-_READS = ("GET", "LIST", "HISTORY", "COUNT")
+_READS = ("GET", "LIST", "HISTORY", "COUNT", "SLA")
 
 
 def request(type_, request_id, fields=None):

@@ -84,7 +84,9 @@ ACTIONS = [row[0] for row in TABLE]
 
 #  These tests follow the lifecycle by hand, without rules (test_triage
 #  covers complaints the rules triage)
-NO_TRIAGE = {"triage/enabled": "false"}
+#  The case flow alone: no triage, no deadline clocks (test_triage.py and
+#  test_deadlines.py test those)
+NO_TRIAGE = {"triage/enabled": "false", "sla/enabled": "false"}
 ROW = {row[0]: row for row in TABLE}
 
 
@@ -328,13 +330,18 @@ def history(daemon, target, actor=READER, page=7):
     return entries
 
 
+#  What the deadlines publish (test_deadlines.py tests them)
+DEADLINE_TOPICS = ("complaint.sla.", "complaint.escalated")
+
+
 def events_of(daemon, id):
-    """(events of complaint id, all events) through REPLAY; the seqs of
-    all events are 1..last without a gap."""
+    """(events of complaint id but those of its deadlines, all events)
+    through REPLAY; the seqs of all events are 1..last without a gap."""
     events, last = daemon.replay_all(page=50)
     assert [event["seq"] for event in events] == list(range(1, last + 1)), \
         "REPLAY seqs have a gap: %r" % [event["seq"] for event in events]
-    return [event for event in events if event["id"] == id], events
+    return [event for event in events if event["id"] == id
+            and not event["topic"].startswith(DEADLINE_TOPICS)], events
 
 
 def entry_summary(entry):

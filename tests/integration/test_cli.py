@@ -23,7 +23,9 @@ ADMIN = ROLES["roles/admin"]
 
 #  The tests of the commands before triage run without it, so that a
 #  complaint stays registered until someone acts on it
-NO_TRIAGE = {"triage/enabled": "false"}
+#  The case flow alone: no triage, no deadline clocks (test_triage.py and
+#  test_deadlines.py test those)
+NO_TRIAGE = {"triage/enabled": "false", "sla/enabled": "false"}
 
 FULL = {
     "channel": "phone",

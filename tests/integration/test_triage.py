@@ -524,7 +524,9 @@ def test_an_emergency_rule_publishes_complaint_emergency_after_created():
     assert record["case"]["priority"] == "urgent", record["case"]
     assert record["triage"]["decided_by"]["emergency"] == "fire", record
     assert record["triage"]["matched"] == ["fire", "injury"], record
-    assert count == 2, count
+    #  Registered, triaged, and escalated to the top (the emergency plan)
+    assert count == 3, count
+    assert history(daemon, reply["id"])[2]["action"] == "escalate"
     assert changes_of(history(daemon, reply["id"])[1])["case.emergency"] == \
         (None, "true")
 
@@ -555,8 +557,14 @@ def test_an_emergency_rule_publishes_complaint_emergency_after_created():
 
     #  Replayed the same, in the same order
     replayed = events_from(daemon, created["seq"])
-    assert replayed == [created, emergency], replayed
-    assert daemon.health()["last_seq"] == emergency["seq"]
+    assert replayed[:2] == [created, emergency], replayed
+    #  Then the escalation to the top of the ladder, in the same commit
+    assert [event["topic"] for event in replayed[2:]] == [
+        "complaint.escalated"], replayed
+    assert replayed[2]["level"] == "executive", replayed
+    assert daemon.health()["last_seq"] == replayed[2]["seq"]
+    escalated = subscriber.recv()
+    assert escalated and escalated[0] == "complaint.escalated", escalated
 
     #  A complaint that is no emergency: no flag, no second event
     reply = daemon.submit_ok(submit_fields(
@@ -905,11 +913,13 @@ def test_a_retriage_that_declares_an_emergency_publishes_it():
     assert_reply(act(daemon, "wang.wei", record["id"], "retriage"), "ACTED")
     after, count = get(daemon, record["id"])
     assert after["case"]["emergency"] is True, after["case"]
-    assert changes_of(history(daemon, record["id"])[count - 1])[
+    #  The retriage's entry, then the escalation to the top
+    assert changes_of(history(daemon, record["id"])[count - 2])[
         "case.emergency"] == (None, "true")
     events = events_from(daemon, last + 1)
     assert [event["topic"] for event in events] == [
-        "complaint.state", "complaint.emergency"], events
+        "complaint.state", "complaint.emergency", "complaint.escalated"], \
+        events
     assert events[1]["seq"] == events[0]["seq"] + 1, events
     assert "fire" in events[1]["reason"], events
     daemon.stop()
