@@ -774,16 +774,23 @@ s_submit (s_options_t *options, int argc, char *argv[])
     return status;
 }
 
+//  GET or SLA of one complaint (command name), printed by print
 static int
-s_get (s_options_t *options, int argc, char *argv[])
+s_show (s_options_t *options,
+        int argc,
+        char *argv[],
+        const char *name,
+        int request_id,
+        int reply_id,
+        void (*print) (cmp_proto_t *))
 {
-    if (argc != 1) {
-        fprintf (stderr, "complaintctl: get needs one id or number\n");
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf (stderr, "complaintctl: %s needs one id or number\n", name);
         return EXIT_USAGE;
     }
-    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_GET);
+    cmp_proto_t *request = cmp_proto_new (request_id);
     cmp_proto_set_actor (request, options->actor);
-    if (s_set_target (request, "get", argv[0])) {
+    if (s_set_target (request, name, argv[0])) {
         cmp_proto_destroy (&request);
         return EXIT_USAGE;
     }
@@ -791,14 +798,21 @@ s_get (s_options_t *options, int argc, char *argv[])
     if (!reply)
         return EXIT_NO_ANSWER;
     int status = EXIT_SUCCESS;
-    if (cmp_proto_id (reply) != CMP_PROTO_COMPLAINT)
+    if (cmp_proto_id (reply) != reply_id)
         status = s_refused (reply);
     else if (options->json)
         s_print_json (reply);
     else
-        s_print_complaint (reply);
+        print (reply);
     cmp_proto_destroy (&reply);
     return status;
+}
+
+static int
+s_get (s_options_t *options, int argc, char *argv[])
+{
+    return s_show (options, argc, argv, "get", CMP_PROTO_GET,
+                   CMP_PROTO_COMPLAINT, s_print_complaint);
 }
 
 //  Build a LIST or COUNT from the command line; NULL after a usage error.
@@ -1391,28 +1405,8 @@ s_print_clocks (cmp_proto_t *reply)
 static int
 s_sla (s_options_t *options, int argc, char *argv[])
 {
-    if (argc != 1 || argv[0][0] == '-') {
-        fprintf (stderr, "complaintctl: sla needs one id or number\n");
-        return EXIT_USAGE;
-    }
-    cmp_proto_t *request = cmp_proto_new (CMP_PROTO_SLA);
-    cmp_proto_set_actor (request, options->actor);
-    if (s_set_target (request, "sla", argv[0])) {
-        cmp_proto_destroy (&request);
-        return EXIT_USAGE;
-    }
-    cmp_proto_t *reply = s_call (options, options->api, &request);
-    if (!reply)
-        return EXIT_NO_ANSWER;
-    int status = EXIT_SUCCESS;
-    if (cmp_proto_id (reply) != CMP_PROTO_CLOCKS)
-        status = s_refused (reply);
-    else if (options->json)
-        s_print_json (reply);
-    else
-        s_print_clocks (reply);
-    cmp_proto_destroy (&reply);
-    return status;
+    return s_show (options, argc, argv, "sla", CMP_PROTO_SLA, CMP_PROTO_CLOCKS,
+                   s_print_clocks);
 }
 
 //  TICK: move the daemon's test clock, and fire what is due by then

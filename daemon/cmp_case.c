@@ -768,6 +768,18 @@ s_emergency_put (cmp_store_t *store,
     return cmp_store_event_put (store, seq, event->event);
 }
 
+cmp_proto_t *
+cmp_case_record (cmp_store_t *store, uint64_t id)
+{
+    zchunk_t *chunk = cmp_store_complaint (store, id);
+    cmp_proto_t *record =
+      chunk ? cmp_proto_decode_map (CMP_PROTO_COMPLAINT, zchunk_data (chunk),
+                                    zchunk_size (chunk))
+            : NULL;
+    zchunk_destroy (&chunk);
+    return record;
+}
+
 //  --------------------------------------------------------------------------
 //  Deadlines: what the clocks did becomes events, and escalations history
 
@@ -925,12 +937,7 @@ s_fire_one (cmp_store_t *store,
             cmp_sla_notice_t *notices,
             zlistx_t *fired)
 {
-    zchunk_t *chunk = cmp_store_complaint (store, id);
-    cmp_proto_t *record =
-      chunk ? cmp_proto_decode_map (CMP_PROTO_COMPLAINT, zchunk_data (chunk),
-                                    zchunk_size (chunk))
-            : NULL;
-    zchunk_destroy (&chunk);
+    cmp_proto_t *record = cmp_case_record (store, id);
     uint64_t history;
     if (!record || cmp_store_history_count (store, id, &history)) {
         zsys_error ("complaint %" PRIu64 " has a timer but cannot be read", id);
@@ -1123,12 +1130,7 @@ s_guard (cmp_case_t *self,
                   fault, CMP_STATUS_CONFLICT, "into",
                   "into: a complaint cannot be merged into "
                   "itself");
-            zchunk_t *chunk = cmp_store_complaint (store, *into_id);
-            cmp_proto_t *target =
-              chunk ? cmp_proto_decode_map (
-                CMP_PROTO_COMPLAINT, zchunk_data (chunk), zchunk_size (chunk))
-                    : NULL;
-            zchunk_destroy (&chunk);
+            cmp_proto_t *target = cmp_case_record (store, *into_id);
             const char *state = target ? cmp_proto_state (target) : NULL;
             int rc = 0;
             //  Into a case that is still handled (not closed, withdrawn,

@@ -124,6 +124,10 @@ int cmp_case_notices_put (cmp_store_t *store,
                           size_t max,
                           size_t *used) CMP_MUSTCHECK;
 
+//  The record of complaint id, decoded, or NULL if it is not stored or
+//  cannot be decoded. In the writer thread this sees the open transaction.
+cmp_proto_t *cmp_case_record (cmp_store_t *store, uint64_t id);
+
 //  What the query indexes hold of a record (its state, department,
 //  handler, category, priority, escalation level, overdue flag, times,
 //  earliest due time and next timer). With copy, the strings are copies:

@@ -96,9 +96,9 @@ static const s_key_t s_keys[] = {
    "ones built in (sla.yaml)"},
   {"sla/fire_max", T_NUMBER, "1000", 1, 100000, true,
    "most complaints whose due deadline points fire in one transaction"},
-  {"clock/test", T_STRING, "", 0, 0, false,
-   "empty: the system clock; else a start time in ms since the epoch, and "
-   "the admin's TICK request moves the clock (for tests)"},
+  {"clock/test", T_NUMBER, "0", 0, KEY_MAX, false,
+   "0: the system clock; else a test clock starting at this time in ms "
+   "since the epoch, which only the admin's TICK request moves"},
   {"roles/adapter", T_NAMES, "", 0, 0, true,
    "actors who may only submit (channel adapters)"},
   {"roles/agent", T_NAMES, "", 0, 0, true,

@@ -32,6 +32,9 @@ struct _cmp_intake_t
     size_t text_max;        //  limits/text
     size_t attachments_max; //  limits/attachments
     size_t tags_max;        //  limits/tags
+    //  Room for what a registration's deadlines say (writer thread only)
+    cmp_sla_state_t clocks;
+    cmp_sla_notice_t notices[CMP_SLA_NOTICES];
 };
 
 cmp_intake_t *
@@ -450,16 +453,11 @@ s_repeats (cmp_store_t *store,
         for (size_t index = 1; index < earlier_size; index++)
             if (earlier[index] > earlier[newest])
                 newest = index;
-        zchunk_t *chunk = cmp_store_complaint (store, earlier[newest]);
-        cmp_proto_t *before = chunk ? cmp_proto_decode_map (CMP_PROTO_COMPLAINT,
-                                                            zchunk_data (chunk),
-                                                            zchunk_size (chunk))
-                                    : NULL;
+        cmp_proto_t *before = cmp_case_record (store, earlier[newest]);
         if (before && cmp_proto_number (before))
             zlist_append (cmp_proto_repeat_of (record),
                           (void *) cmp_proto_number (before));
         cmp_proto_destroy (&before);
-        zchunk_destroy (&chunk);
         earlier[newest] = earlier[--earlier_size];
     }
     return 0;
@@ -517,23 +515,13 @@ cmp_intake_register (cmp_intake_t *self,
     }
     //  The deadlines start (时限), in the same transaction
     cmp_sla_t *sla = rulebook ? cmp_rulebook_sla (rulebook) : NULL;
-    cmp_sla_notice_t notices[CMP_SLA_CLOCKS + 1];
-    cmp_sla_state_t state; //  The notices point into it
     int noticed = 0;
     if (sla) {
-        cmp_sla_notice_t *all = (cmp_sla_notice_t *) malloc (
-          CMP_SLA_NOTICES * sizeof (cmp_sla_notice_t));
-        assert (all);
-        cmp_sla_read (sla, record, &state);
-        noticed = cmp_sla_on (sla, &state, cmp_proto_sla (record),
+        cmp_sla_read (sla, record, &self->clocks);
+        noticed = cmp_sla_on (sla, &self->clocks, cmp_proto_sla (record),
                               cmp_proto_emergency (record), "register",
-                              cmp_proto_state (record), now, all);
-        cmp_sla_write (sla, &state, record);
-        //  A registration stops nothing: at most the emergency's escalation
-        if (noticed > (int) (sizeof (notices) / sizeof (notices[0])))
-            noticed = (int) (sizeof (notices) / sizeof (notices[0]));
-        memcpy (notices, all, (size_t) noticed * sizeof (cmp_sla_notice_t));
-        free (all);
+                              cmp_proto_state (record), now, self->notices);
+        cmp_sla_write (sla, &self->clocks, record);
     }
     zchunk_t *stored = cmp_proto_encode_map (record);
     cmp_proto_set_id (record, submit_id);
@@ -595,15 +583,9 @@ cmp_intake_register (cmp_intake_t *self,
     cmp_proto_destroy (&event);
     uint64_t history = triage ? 2 : 1;
     size_t used = verdict.emergency ? 2 : 1;
-    if (noticed) {
-        cmp_proto_set_id (record, CMP_PROTO_COMPLAINT);
-        rc =
-          cmp_case_notices_put (store, sla, record, notices, noticed, now,
-                                &history, events, CMP_CASE_EVENTS_MAX, &used);
-        cmp_proto_set_id (record, submit_id);
-        if (rc)
-            return -1;
-    }
+    if (cmp_case_notices_put (store, sla, record, self->notices, noticed, now,
+                              &history, events, CMP_CASE_EVENTS_MAX, &used))
+        return -1;
     *reply_p = s_submitted (submit, id, number, now, false);
     return 0;
 }

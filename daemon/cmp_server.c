@@ -323,6 +323,7 @@ s_cases_swap (cmp_server_t *self)
         cmp_rulebook_destroy (&self->rulebook);
         self->rulebook = self->rulebook_next;
         self->rulebook_next = NULL;
+        s_timer_arm (self); //  Deadlines may have been turned on or off
     }
 }
 
@@ -433,7 +434,9 @@ s_handle_due (zloop_t *loop, int timer_id, void *argument)
 static void
 s_timer_arm (cmp_server_t *self)
 {
-    if (cmp_store_timer_next (self->store, &self->next_timer))
+    //  With sla/enabled off nothing fires: the timers stay for later
+    if (!cmp_rulebook_sla (self->rulebook)
+        || cmp_store_timer_next (self->store, &self->next_timer))
         self->next_timer = 0;
     if (!self->loop)
         return;
@@ -889,6 +892,28 @@ s_api_history (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
     s_send (self->api_socket, envelope_p, &reply);
 }
 
+//  Add an API request to the gathering batch, taking it and its envelope.
+//  Returns 0, or -1 after answering that the daemon is busy.
+static int
+s_batch_add (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
+{
+    cmp_writer_batch_t *batch = self->gathering;
+    if (batch->size >= BATCH_CAPACITY) {
+        s_send_error (self, self->api_socket, envelope_p,
+                      cmp_proto_request_id (*request_p), CMP_STATUS_UNAVAILABLE,
+                      NULL, "the daemon is busy; send the request again");
+        return -1;
+    }
+    cmp_writer_item_t *item = &batch->items[batch->size++];
+    memset (item, 0, sizeof (*item));
+    item->envelope = *envelope_p;
+    item->socket = self->api_socket;
+    item->request = *request_p;
+    *envelope_p = NULL;
+    *request_p = NULL;
+    return 0;
+}
+
 //  Check an ACT and add it to the gathering batch
 static void
 s_api_act (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
@@ -901,20 +926,7 @@ s_api_act (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
                       fault.text);
         return;
     }
-    cmp_writer_batch_t *batch = self->gathering;
-    if (batch->size >= BATCH_CAPACITY) {
-        s_send_error (self, self->api_socket, envelope_p,
-                      cmp_proto_request_id (request), CMP_STATUS_UNAVAILABLE,
-                      NULL, "the daemon is busy; send the request again");
-        return;
-    }
-    cmp_writer_item_t *item = &batch->items[batch->size++];
-    memset (item, 0, sizeof (*item));
-    item->envelope = *envelope_p;
-    item->socket = self->api_socket;
-    item->request = request;
-    *envelope_p = NULL;
-    *request_p = NULL;
+    s_batch_add (self, envelope_p, request_p);
 }
 
 //  TICK: an admin moves the test clock; the reply comes after the batch
@@ -944,21 +956,9 @@ s_api_tick (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
                       "at: required, the new time in ms since the epoch");
         return;
     }
-    cmp_writer_batch_t *batch = self->gathering;
-    if (batch->size >= BATCH_CAPACITY) {
-        s_send_error (self, self->api_socket, envelope_p, request_id,
-                      CMP_STATUS_UNAVAILABLE, NULL,
-                      "the daemon is busy; send the request again");
-        return;
-    }
-    cmp_clock_set (cmp_proto_at (request));
-    cmp_writer_item_t *item = &batch->items[batch->size++];
-    memset (item, 0, sizeof (*item));
-    item->envelope = *envelope_p;
-    item->socket = self->api_socket;
-    item->request = request;
-    *envelope_p = NULL;
-    *request_p = NULL;
+    int64_t at = cmp_proto_at (request);
+    if (s_batch_add (self, envelope_p, request_p) == 0)
+        cmp_clock_set (at);
 }
 
 //  A time as the calendar's zone shows it: "2026-11-23 17:30 +08:00"
@@ -985,12 +985,7 @@ s_api_sla (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t *request)
     uint64_t id = s_find (self, envelope_p, request);
     if (!id)
         return;
-    zchunk_t *chunk = cmp_store_complaint (self->store, id);
-    cmp_proto_t *record =
-      chunk ? cmp_proto_decode_map (CMP_PROTO_COMPLAINT, zchunk_data (chunk),
-                                    zchunk_size (chunk))
-            : NULL;
-    zchunk_destroy (&chunk);
+    cmp_proto_t *record = cmp_case_record (self->store, id);
     if (!record) {
         s_not_found (self, envelope_p, request);
         return;
@@ -1295,22 +1290,12 @@ cmp_server_new (cmp_config_t **config_p)
     self->signal_fd = -1;
     self->sweep_timer = -1;
     self->due_timer = -1;
-    const char *test_clock = cmp_config_string (self->config, "clock/test");
-    if (*test_clock) {
-        char *end;
-        long long start = strtoll (test_clock, &end, 10);
-        if (*end || start < 0) {
-            zsys_error ("clock/test: \"%s\" is not a time in ms since the "
-                        "epoch",
-                        test_clock);
-            cmp_config_destroy (&self->config);
-            free (self);
-            return NULL;
-        }
-        cmp_clock_test ((int64_t) start);
-        zsys_warning ("clock/test: the clock is a test clock, now %lld; only "
-                      "TICK moves it",
-                      start);
+    int64_t test_clock = cmp_config_number (self->config, "clock/test");
+    if (test_clock) {
+        cmp_clock_test (test_clock);
+        zsys_warning ("clock/test: the clock is a test clock, now %" PRId64
+                      "; only TICK moves it",
+                      test_clock);
     }
     self->started = zclock_mono ();
     self->max_request =

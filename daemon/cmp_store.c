@@ -1178,16 +1178,8 @@ cmp_store_index (cmp_store_t *self,
             return -1;
     }
     if (!old || old->updated_at != now->updated_at) {
-        if (old) {
-            s_put_u64 (key, (uint64_t) old->updated_at);
-            s_put_u64 (key + 8, id);
-            if (s_del (self, self->by_updated, key, 16, "mdb_del (by_updated)"))
-                return -1;
-        }
-        s_put_u64 (key, (uint64_t) now->updated_at);
-        s_put_u64 (key + 8, id);
-        if (s_put (self, self->by_updated, key, 16, "", 0, 0,
-                   "mdb_put (by_updated)"))
+        if (s_time_index (self, self->by_updated, id, old ? old->updated_at : 0,
+                          now->updated_at, "by_updated"))
             return -1;
         byte id_key[8], times[16];
         s_put_u64 (id_key, id);

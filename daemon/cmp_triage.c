@@ -914,19 +914,9 @@ done:
 cmp_triage_t *
 cmp_triage_load (const char *filename, zhashx_t *calendars, zlist_t *errors)
 {
-    assert (filename);
-    zfile_t *file = zfile_new (NULL, filename);
-    zchunk_t *chunk = file && zfile_input (file) == 0
-                        ? zfile_read (file, zfile_cursize (file), 0)
-                        : NULL;
-    zfile_destroy (&file);
-    if (!chunk) {
-        char *error =
-          zsys_sprintf ("%s: cannot be read: %s", filename, strerror (errno));
-        zlist_append (errors, error);
-        zstr_free (&error);
+    zchunk_t *chunk = cmp_yaml_read (filename, errors);
+    if (!chunk)
         return NULL;
-    }
     cmp_triage_t *self =
       cmp_triage_new (filename, (const char *) zchunk_data (chunk),
                       zchunk_size (chunk), calendars, errors);

@@ -55,37 +55,38 @@ cmp_yaml_new (const char *name, const char *text, size_t size, zlist_t *errors)
     return self;
 }
 
-cmp_yaml_t *
-cmp_yaml_load (const char *filename, zlist_t *errors)
+zchunk_t *
+cmp_yaml_read (const char *filename, zlist_t *errors)
 {
     assert (filename);
-    FILE *file = fopen (filename, "rb");
-    if (!file) {
-        char *error =
-          zsys_sprintf ("%s: cannot be read: %s", filename, strerror (errno));
-        zlist_append (errors, error);
-        zstr_free (&error);
-        return NULL;
-    }
-    char *text = (char *) malloc (YAML_FILE_MAX + 1);
-    assert (text);
-    size_t size = fread (text, 1, YAML_FILE_MAX + 1, file);
-    bool failed = ferror (file) != 0;
-    fclose (file);
-    cmp_yaml_t *self = NULL;
+    zfile_t *file = zfile_new (NULL, filename);
+    zchunk_t *chunk = NULL;
     char *error = NULL;
-    if (failed)
-        error = zsys_sprintf ("%s: cannot be read", filename);
-    else if (size > YAML_FILE_MAX)
+    if (!file || zfile_input (file))
+        error =
+          zsys_sprintf ("%s: cannot be read: %s", filename, strerror (errno));
+    else if (zfile_cursize (file) > YAML_FILE_MAX)
         error =
           zsys_sprintf ("%s: larger than %d bytes", filename, YAML_FILE_MAX);
-    else
-        self = cmp_yaml_new (filename, text, size, errors);
+    else if (!(chunk = zfile_read (file, zfile_cursize (file), 0)))
+        error = zsys_sprintf ("%s: cannot be read", filename);
+    zfile_destroy (&file);
     if (error) {
         zlist_append (errors, error);
         zstr_free (&error);
     }
-    free (text);
+    return chunk;
+}
+
+cmp_yaml_t *
+cmp_yaml_load (const char *filename, zlist_t *errors)
+{
+    zchunk_t *chunk = cmp_yaml_read (filename, errors);
+    cmp_yaml_t *self =
+      chunk ? cmp_yaml_new (filename, (const char *) zchunk_data (chunk),
+                            zchunk_size (chunk), errors)
+            : NULL;
+    zchunk_destroy (&chunk);
     return self;
 }
 

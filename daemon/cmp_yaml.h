@@ -22,6 +22,11 @@
 cmp_yaml_t *
 cmp_yaml_new (const char *name, const char *text, size_t size, zlist_t *errors);
 
+//  Read a file of at most 16 MB whole. Returns NULL, with the error
+//  appended ("file: cannot be read: why"), if it cannot. Caller owns the
+//  chunk.
+zchunk_t *cmp_yaml_read (const char *filename, zlist_t *errors);
+
 //  Read and parse a file. Returns NULL, with the error appended, if it
 //  cannot be read or parsed.
 cmp_yaml_t *cmp_yaml_load (const char *filename, zlist_t *errors);

@@ -1213,7 +1213,7 @@ s_daemon_start (s_daemon_t *self,
     if (self->admin)
         fprintf (file, "    admin = \"%s\"\n", self->admin);
     if (self->clock_test)
-        fprintf (file, "clock\n    test = \"%" PRId64 "\"\n", self->clock_test);
+        fprintf (file, "clock\n    test = %" PRId64 "\n", self->clock_test);
     fclose (file);
 
     //  Not under our service manager's eyes

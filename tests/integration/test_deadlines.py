@@ -8,6 +8,7 @@ Every daemon here runs on a test clock (clock/test): nothing sleeps to
 wait for a deadline, TICK moves the clock."""
 
 import os
+import time
 
 from harness import (Daemon, assert_error, assert_reply, next_request_id,
                      request, submit_fields, wait_for)
@@ -444,4 +445,79 @@ def test_sla_of_an_unknown_complaint_and_bad_filters():
                         "api")
     assert_error(reply, 422, "INVALID", "level", request_id=request_id)
     assert daemon.health()["complaints"] == 0
+    daemon.stop()
+
+
+def test_complaintctl_sla_tick_and_the_deadline_filters():
+    daemon = deadline_daemon()
+    number = submit(daemon, "c-1")["number"]
+    other = submit(daemon, "c-2")["number"]
+    act(daemon, AGENT, other, "resolve_on_spot", text="explained")
+    #  Only an admin moves the clock
+    status, _, err = daemon.ctl("tick", "--at", T0 + 10 * HOUR, actor=AGENT)
+    assert status == 1 and "admin" in err, (status, err)
+    status, out, err = daemon.ctl("tick", "--at", T0 + 10 * HOUR,
+                                  actor=ADMIN)
+    assert status == 0, err
+    assert "deadlines of 1 complaints fired" in out, out
+    #  The clocks as a table: resolution breached, due 20:00 local time
+    status, out, err = daemon.ctl("sla", number)
+    assert status == 0, err
+    assert "level department_head" in out, out
+    rows = [line.split() for line in out.splitlines()
+            if line.startswith("resolution ")]
+    assert len(rows) == 1, out
+    assert rows[0][1:3] == ["running", "10h"], rows
+    assert "2026-11-18 20:00 +08:00" in out and rows[0][-1] == "breached", out
+    status, _, err = daemon.ctl("sla", "20991231-000001")
+    assert status == 1 and "number" in err, (status, err)
+    #  The filters, as complaintctl sends them
+    (page,) = daemon.ctl_json("list", "--breached")
+    assert [item["number"] for item in page["items"]] == [number], page
+    (page,) = daemon.ctl_json("list", "--level", "department_head")
+    assert [item["number"] for item in page["items"]] == [number], page
+    (page,) = daemon.ctl_json("list", "--due-before", T0 + 11 * HOUR)
+    assert [item["number"] for item in page["items"]] == [number], page
+    (page,) = daemon.ctl_json("list", "--due-before", T0 + 9 * HOUR)
+    assert page["items"] == [], page
+    status, _, err = daemon.ctl("list", "--level", "king")
+    assert status == 1 and "level" in err, (status, err)
+    daemon.stop()
+
+
+def _cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid, encoding="ascii") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime + stime
+
+
+def test_on_the_system_clock_what_passed_fires_at_start_unless_off():
+    #  Registered on 2026-11-18, then run on the system clock (later)
+    daemon = deadline_daemon()
+    number = submit(daemon, "s-1")["number"]
+    daemon.stop()
+    daemon.settings.update({"clock/test": "0", "sla/enabled": "false"})
+    daemon.write_config()
+    daemon.start()
+    #  Deadlines off: the due timers stay, nothing fires, and the daemon
+    #  does not spin on them (a second of an idle daemon: well under a
+    #  third of a CPU second even on a loaded machine)
+    before = _cpu_ticks(daemon.pid)
+    time.sleep(1)
+    used = _cpu_ticks(daemon.pid) - before
+    assert used < os.sysconf("SC_CLK_TCK") // 3, "%d ticks idle" % used
+    assert deadline_events(daemon, number) == []
+    daemon.stop()
+    #  Deadlines on: everything that passed fires at start, late, once
+    daemon.settings["sla/enabled"] = "true"
+    daemon.write_config()
+    daemon.start()
+    wait_for(lambda: len(deadline_events(daemon, number)) == 6, 10,
+             "the late points")
+    events = deadline_events(daemon, number)
+    assert [event["topic"] for event in events] == [
+        "complaint.sla.warning", "complaint.sla.reminder",
+        "complaint.sla.breached", "complaint.escalated",
+        "complaint.escalated", "complaint.escalated"], events
+    assert all(event["late"] for event in events), events
     daemon.stop()
