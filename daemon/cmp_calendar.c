@@ -61,6 +61,18 @@ typedef struct
     int64_t end;   //  First ms after
 } s_span_t;
 
+//  A day's spans, computed once: converting local times to instants is
+//  what costs (ICU), and deadlines look at the same few weeks again and
+//  again. A slot holds the day whose number is its index modulo
+//  CACHE_DAYS, or none (day INT_MIN).
+#define CACHE_DAYS 512
+typedef struct
+{
+    int day;                               //  Local day number, or INT_MIN
+    int count;                             //  Spans used
+    s_span_t span[CMP_CALENDAR_INTERVALS]; //  As s_spans returns them
+} s_cached_t;
+
 //  A day with no working time
 static const s_hours_t s_no_hours;
 
@@ -75,7 +87,11 @@ struct _cmp_calendar_t
     s_days_t holidays;     //  Dates with no working time
     s_days_t workdays;     //  Make-up working days
     UCalendar *ucal;       //  ICU calendar in the zone; only under mutex
-    pthread_mutex_t mutex; //  Guards ucal
+    s_cached_t *cache;     //  CACHE_DAYS days' spans; only under mutex
+    int64_t offset;        //  Zone offset last found; only under mutex
+    int64_t offset_from;   //  First instant it holds for
+    int64_t offset_until;  //  First instant it does not (none at first)
+    pthread_mutex_t mutex; //  Guards ucal, cache and offset
 };
 
 
@@ -550,6 +566,10 @@ cmp_calendar_new (cmp_yaml_t *yaml, yaml_node_t *node, const char *name)
     assert (self->name);
     int rc = pthread_mutex_init (&self->mutex, NULL);
     assert (rc == 0);
+    self->cache = (s_cached_t *) malloc (CACHE_DAYS * sizeof (s_cached_t));
+    assert (self->cache);
+    for (int slot = 0; slot < CACHE_DAYS; slot++)
+        self->cache[slot].day = INT_MIN;
     size_t errors = cmp_yaml_errors (yaml);
 
     static const char *const keys[] = {"zone",     "hours",         "holidays",
@@ -624,6 +644,7 @@ cmp_calendar_destroy (cmp_calendar_t **self_p)
         if (self->ucal)
             ucal_close (self->ucal);
         pthread_mutex_destroy (&self->mutex);
+        free (self->cache);
         free (self->holidays.day);
         free (self->workdays.day);
         zstr_free (&self->zone);
@@ -657,15 +678,39 @@ s_clamp (int64_t at)
     return at < AT_MIN ? AT_MIN : at > AT_MAX ? AT_MAX : at;
 }
 
-//  Zone offset at an instant, DST included, in ms
+//  Zone offset at an instant, DST included, in ms. An offset holds from
+//  one transition of the zone to the next; the last one is kept with its
+//  bounds, so that most calls leave ICU alone.
 static int64_t
 s_offset (cmp_calendar_t *self, int64_t at)
 {
+    if (at >= self->offset_from && at < self->offset_until)
+        return self->offset;
     UErrorCode status = U_ZERO_ERROR;
     ucal_setMillis (self->ucal, (UDate) at, &status);
     int32_t zone = ucal_get (self->ucal, UCAL_ZONE_OFFSET, &status);
     int32_t dst = ucal_get (self->ucal, UCAL_DST_OFFSET, &status);
-    return U_SUCCESS (status) ? (int64_t) zone + dst : 0;
+    if (U_FAILURE (status))
+        return 0;
+    int64_t offset = (int64_t) zone + dst;
+    UDate transition;
+    int64_t from = INT64_MIN, until = INT64_MAX;
+    if (ucal_getTimeZoneTransitionDate (self->ucal,
+                                        UCAL_TZ_TRANSITION_PREVIOUS_INCLUSIVE,
+                                        &transition, &status)
+        && U_SUCCESS (status))
+        from = (int64_t) transition;
+    status = U_ZERO_ERROR;
+    if (ucal_getTimeZoneTransitionDate (self->ucal, UCAL_TZ_TRANSITION_NEXT,
+                                        &transition, &status)
+        && U_SUCCESS (status))
+        until = (int64_t) transition;
+    if (from <= at && at < until) {
+        self->offset = offset;
+        self->offset_from = from;
+        self->offset_until = until;
+    }
+    return offset;
 }
 
 //  Local day number of an instant
@@ -708,7 +753,7 @@ s_hours (cmp_calendar_t *self, int day)
 //  not overlapping even where a DST transition bends the intervals.
 //  Returns how many.
 static int
-s_spans (cmp_calendar_t *self, int day, s_span_t *spans)
+s_spans_compute (cmp_calendar_t *self, int day, s_span_t *spans)
 {
     const s_hours_t *hours = s_hours (self, day);
     int count = 0;
@@ -734,6 +779,19 @@ s_spans (cmp_calendar_t *self, int day, s_span_t *spans)
         }
     }
     return count;
+}
+
+//  s_spans_compute through the cache
+static int
+s_spans (cmp_calendar_t *self, int day, s_span_t *spans)
+{
+    s_cached_t *cached = &self->cache[(unsigned) day % CACHE_DAYS];
+    if (cached->day != day) {
+        cached->count = s_spans_compute (self, day, cached->span);
+        cached->day = day;
+    }
+    memcpy (spans, cached->span, cached->count * sizeof (s_span_t));
+    return cached->count;
 }
 
 void

@@ -3,6 +3,8 @@
     =========================================================================
 */
 
+#include <sys/prctl.h>
+
 #include "cmp_classes.h"
 
 //  Drop what an attempt produced, so that the batch can be tried again
@@ -105,6 +107,8 @@ void
 cmp_writer_actor (zsock_t *pipe, void *args)
 {
     (void) args;
+    //  Named, so that top -H and perf tell the writer from the event loop
+    prctl (PR_SET_NAME, "cmp_writer", 0, 0, 0);
     zsock_signal (pipe, 0);
     while (true) {
         char *command = NULL;
