@@ -1260,7 +1260,7 @@ s_change_record (cmp_case_t *self,
             s_triage_before_t before;
             s_triage_before (record, &before);
             cmp_triage_result_t result;
-            cmp_triage_apply (triage, record, now, &result);
+            cmp_triage_apply (triage, record, now, NULL, &result);
             s_triage_changes (record, entry, &before);
             s_say (entry, "reason", s_act_string (act, "reason"));
             if (result.classified)
@@ -2049,7 +2049,7 @@ cmp_case_test (bool verbose)
     assert (rc == 0);
     cmp_proto_t *reply;
     cmp_case_event_t created[CMP_CASE_EVENTS_MAX];
-    rc = cmp_intake_register (intake, store, NULL, submit, 1795000000000,
+    rc = cmp_intake_register (intake, store, NULL, submit, NULL, 1795000000000,
                               &reply, created);
     assert (rc == 0);
     rc = cmp_store_commit (store);

@@ -22,6 +22,7 @@ typedef struct _cmp_config_t cmp_config_t;
 typedef struct _cmp_yaml_t cmp_yaml_t;
 typedef struct _cmp_calendar_t cmp_calendar_t;
 typedef struct _cmp_triage_t cmp_triage_t;
+typedef struct _cmp_triage_scan_t cmp_triage_scan_t;
 typedef struct _cmp_sla_t cmp_sla_t;
 typedef struct _cmp_rulebook_t cmp_rulebook_t;
 typedef struct _cmp_intake_t cmp_intake_t;

@@ -468,6 +468,7 @@ cmp_intake_register (cmp_intake_t *self,
                      cmp_store_t *store,
                      cmp_rulebook_t *rulebook,
                      cmp_proto_t *submit,
+                     cmp_triage_scan_t *scan,
                      int64_t now,
                      cmp_proto_t **reply_p,
                      cmp_case_event_t *events)
@@ -509,7 +510,7 @@ cmp_intake_register (cmp_intake_t *self,
         if (s_repeats (store, record, id, now,
                        cmp_rulebook_repeat_window (rulebook)))
             return -1;
-        cmp_triage_apply (triage, record, now, &verdict);
+        cmp_triage_apply (triage, record, now, scan, &verdict);
         if (verdict.classified)
             cmp_proto_set_state (record, "triaged");
     }
@@ -792,8 +793,8 @@ cmp_intake_test (bool verbose)
     cmp_proto_t *reply;
     cmp_case_event_t events[CMP_CASE_EVENTS_MAX];
     submit = s_valid_submit ();
-    rc = cmp_intake_register (self, store, NULL, submit, 1795000000000, &reply,
-                              events);
+    rc = cmp_intake_register (self, store, NULL, submit, NULL, 1795000000000,
+                              &reply, events);
     zchunk_t *event = events[0].event;
     assert (rc == 0 && event);
     assert (cmp_proto_id (reply) == CMP_PROTO_SUBMITTED);
@@ -809,8 +810,8 @@ cmp_intake_test (bool verbose)
     zchunk_destroy (&event);
     cmp_proto_destroy (&reply);
     //  Same ref, same text, in the same transaction: a duplicate
-    rc = cmp_intake_register (self, store, NULL, submit, 1795000000100, &reply,
-                              events);
+    rc = cmp_intake_register (self, store, NULL, submit, NULL, 1795000000100,
+                              &reply, events);
     assert (rc == 0 && events[0].event == NULL);
     assert (cmp_proto_duplicate (reply));
     assert (cmp_proto_complaint_id (reply) == 1);
@@ -818,8 +819,8 @@ cmp_intake_test (bool verbose)
     cmp_proto_destroy (&reply);
     //  Same ref, other text: a conflict
     cmp_proto_set_description (submit, "something else");
-    rc = cmp_intake_register (self, store, NULL, submit, 1795000000200, &reply,
-                              events);
+    rc = cmp_intake_register (self, store, NULL, submit, NULL, 1795000000200,
+                              &reply, events);
     assert (rc == 0 && events[0].event == NULL);
     assert (cmp_proto_id (reply) == CMP_PROTO_ERROR);
     assert (cmp_proto_status (reply) == CMP_STATUS_CONFLICT);

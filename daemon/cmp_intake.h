@@ -29,7 +29,8 @@ int cmp_intake_check (cmp_intake_t *self,
 
 //  Register a checked SUBMIT in the store's open write transaction:
 //  looks for the complainant's earlier complaints and triages it by the
-//  rulebook's rules (neither when rulebook is NULL or triage is off). Sets
+//  rulebook's rules (neither when rulebook is NULL or triage is off), with
+//  scan (cmp_triage_scan_new, or NULL) for what its texts hold. Sets
 //  *reply_p to SUBMITTED (new or duplicate) or ERROR (conflict), and fills
 //  events with what to publish after commit: complaint.created, and
 //  complaint.emergency when the rules declare one; none for a duplicate.
@@ -38,6 +39,7 @@ int cmp_intake_register (cmp_intake_t *self,
                          cmp_store_t *store,
                          cmp_rulebook_t *rulebook,
                          cmp_proto_t *submit,
+                         cmp_triage_scan_t *scan,
                          int64_t now,
                          cmp_proto_t **reply_p,
                          cmp_case_event_t *events) CMP_MUSTCHECK;

@@ -288,6 +288,7 @@ s_batch_clear (cmp_writer_batch_t *batch)
         cmp_writer_item_t *item = &batch->items[index];
         zmsg_destroy (&item->envelope);
         cmp_proto_destroy (&item->request);
+        cmp_triage_scan_destroy (&item->scan);
         cmp_proto_destroy (&item->reply);
         zframe_destroy (&item->reply_frame);
         for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++) {
@@ -308,6 +309,16 @@ s_publish (cmp_server_t *self, const char *topic, zframe_t **body_p)
 {
     zstr_sendm (self->events_socket, topic);
     zframe_send (body_p, self->events_socket, 0);
+}
+
+//  Scan a SUBMIT's texts for triage now, so that the writer does not.
+//  The writer scans again those that a reload's rules will triage.
+static void
+s_scan (cmp_server_t *self, cmp_writer_item_t *item)
+{
+    cmp_triage_t *triage = cmp_rulebook_triage (self->rulebook);
+    if (triage && cmp_proto_id (item->request) == CMP_PROTO_SUBMIT)
+        item->scan = cmp_triage_scan_new (triage, item->request);
 }
 
 //  Case rules made by a reload take over when no batch uses the old ones
@@ -523,6 +534,7 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
                 item->envelope = msg;
                 item->socket = socket;
                 item->request = request;
+                s_scan (self, item);
             }
             continue;
         }
@@ -909,6 +921,7 @@ s_batch_add (cmp_server_t *self, zmsg_t **envelope_p, cmp_proto_t **request_p)
     item->envelope = *envelope_p;
     item->socket = self->api_socket;
     item->request = *request_p;
+    s_scan (self, item);
     *envelope_p = NULL;
     *request_p = NULL;
     return 0;

@@ -70,7 +70,17 @@ typedef struct
     s_ids_t all;         //  Each of these must be found
     s_ids_t none;        //  None of these may be found
     pcre2_code *pattern; //  A PCRE2 pattern that must match
+    uint32_t slot;       //  Its place in a complaint's pattern results
 } s_matcher_t;
+
+//  What one thread needs to run patterns: PCRE2's match data and JIT
+//  stack may not be shared between threads
+typedef struct
+{
+    pcre2_match_data *data;       //  Reused for every match
+    pcre2_match_context *context; //  Match limits
+    pcre2_jit_stack *stack;       //  Stack for JIT matching
+} s_matching_t;
 
 //  Every keyword of every rule is found in one pass over a text by an
 //  Aho-Corasick automaton (a trie of the keywords, in lower case, with
@@ -139,19 +149,29 @@ typedef struct
 
 struct _cmp_triage_t
 {
-    char *version;                //  Label "#" digest
-    cmp_calendar_t *calendar;     //  For time conditions (not owned)
-    s_rule_t *rules;              //  Rules in file order
-    size_t size;                  //  Number of rules
-    char *defaults[F_COUNT];      //  Values no rule decided
-    int table[4][3];              //  Priority index by severity, impact
-    bool timed;                   //  Some rule has a time condition
-    pcre2_match_data *match_data; //  Reused for every match
-    pcre2_match_context *context; //  Match limits
-    pcre2_jit_stack *jit_stack;   //  Stack for JIT matching
-    s_keywords_t keywords;        //  Every keyword, and the automaton
-    uint64_t *hits[T_COUNT];      //  Keywords found per text, a bit each
-    size_t hit_words;             //  Size of each hits set in words
+    char *version;            //  Label "#" digest
+    cmp_calendar_t *calendar; //  For time conditions (not owned)
+    s_rule_t *rules;          //  Rules in file order
+    size_t size;              //  Number of rules
+    char *defaults[F_COUNT];  //  Values no rule decided
+    int table[4][3];          //  Priority index by severity, impact
+    bool timed;               //  Some rule has a time condition
+    s_matching_t applying;    //  Patterns run by cmp_triage_apply
+    s_matching_t scanning;    //  Patterns run by cmp_triage_scan_new
+    s_keywords_t keywords;    //  Every keyword, and the automaton
+    uint64_t *hits[T_COUNT];  //  Keywords found per text, a bit each
+    size_t hit_words;         //  Size of each hits set in words
+    uint32_t patterns;        //  Number of patterns
+    uint64_t serial;          //  Unique among the rules of a process
+    uint8_t *results;         //  Pattern results of an unscanned apply
+};
+
+//  A complaint's texts as the rules see them, worked out ahead
+struct _cmp_triage_scan_t
+{
+    uint64_t serial;         //  Serial of the rules it was made by
+    uint64_t *hits[T_COUNT]; //  Keywords found per text (T_TEXT unused)
+    uint8_t *results;        //  Per pattern slot: see s_found
 };
 
 //  Index of name in a space-separated list, or -1
@@ -326,6 +346,8 @@ s_matcher_new (cmp_triage_t *triage,
             if (!pattern
                 || !(self->pattern = s_compile (yaml, value, path, pattern, 0)))
                 rc = -1;
+            else
+                self->slot = triage->patterns++;
         }
     }
     if (rc)
@@ -810,6 +832,26 @@ s_read_defaults (cmp_triage_t *self, cmp_yaml_t *yaml, yaml_node_t *node)
 }
 
 //  Label "#" the first 12 hex digits of the text's SHA-1
+static void
+s_matching_init (s_matching_t *self)
+{
+    self->data = pcre2_match_data_create (1, NULL);
+    self->context = pcre2_match_context_create (NULL);
+    self->stack = pcre2_jit_stack_create (32 * 1024, 1024 * 1024, NULL);
+    assert (self->data && self->context && self->stack);
+    pcre2_set_match_limit (self->context, MATCH_LIMIT);
+    pcre2_set_depth_limit (self->context, DEPTH_LIMIT);
+    pcre2_jit_stack_assign (self->context, NULL, self->stack);
+}
+
+static void
+s_matching_fini (s_matching_t *self)
+{
+    pcre2_match_data_free (self->data);
+    pcre2_match_context_free (self->context);
+    pcre2_jit_stack_free (self->stack);
+}
+
 static char *
 s_version (const char *label, const char *text, size_t size)
 {
@@ -900,13 +942,14 @@ done:
               (uint64_t *) zmalloc (self->hit_words * sizeof (uint64_t));
             assert (self->hits[target]);
         }
-        self->match_data = pcre2_match_data_create (1, NULL);
-        self->context = pcre2_match_context_create (NULL);
-        self->jit_stack = pcre2_jit_stack_create (32 * 1024, 1024 * 1024, NULL);
-        assert (self->match_data && self->context && self->jit_stack);
-        pcre2_set_match_limit (self->context, MATCH_LIMIT);
-        pcre2_set_depth_limit (self->context, DEPTH_LIMIT);
-        pcre2_jit_stack_assign (self->context, NULL, self->jit_stack);
+        self->results = (uint8_t *) zmalloc (self->patterns + 1);
+        assert (self->results);
+        s_matching_init (&self->applying);
+        s_matching_init (&self->scanning);
+        //  A scan made by other rules, even at the same address, is not
+        //  taken for one of these
+        static uint64_t serials = 0;
+        self->serial = __atomic_add_fetch (&serials, 1, __ATOMIC_RELAXED);
     }
     return self;
 }
@@ -935,9 +978,9 @@ cmp_triage_destroy (cmp_triage_t **self_p)
         free (self->rules);
         for (int field = 0; field < F_COUNT; field++)
             free (self->defaults[field]);
-        pcre2_match_data_free (self->match_data);
-        pcre2_match_context_free (self->context);
-        pcre2_jit_stack_free (self->jit_stack);
+        s_matching_fini (&self->applying);
+        s_matching_fini (&self->scanning);
+        free (self->results);
         s_keywords_destroy (&self->keywords);
         for (int target = 0; target < T_COUNT; target++)
             free (self->hits[target]);
@@ -990,6 +1033,8 @@ typedef struct
     cmp_calendar_local_t local;    //  Local time of at
     bool working;                  //  at is in working time
     uint64_t *hits[T_COUNT][2];    //  Keywords found, per text
+    uint8_t *results;              //  Pattern results, per slot
+    s_matching_t *matching;        //  For the patterns not yet run
 } s_facts_t;
 
 //  Valid UTF-8 text, or NULL (never matched)
@@ -999,17 +1044,26 @@ s_checked (const char *text)
     return text && cmp_proto_utf8_error (text, strlen (text)) < 0 ? text : NULL;
 }
 
+//  True if the matcher's pattern matches one of the texts. Each pattern
+//  runs once per complaint: its result is kept in facts->results[slot]
+//  (0 not run yet, FOUND or NOT_FOUND).
+#define FOUND 1
+#define NOT_FOUND 2
+
 static bool
-s_found (cmp_triage_t *self, pcre2_code *code, const char *texts[2])
+s_found (s_facts_t *facts, s_matcher_t *matcher, const char *texts[2])
 {
-    for (int index = 0; index < 2; index++)
+    uint8_t *result = &facts->results[matcher->slot];
+    for (int index = 0; index < 2 && !*result; index++)
         if (texts[index]
-            && pcre2_match (code, (PCRE2_SPTR) texts[index],
+            && pcre2_match (matcher->pattern, (PCRE2_SPTR) texts[index],
                             PCRE2_ZERO_TERMINATED, 0, PCRE2_NO_UTF_CHECK,
-                            self->match_data, self->context)
+                            facts->matching->data, facts->matching->context)
                  >= 0)
-            return true;
-    return false;
+            *result = FOUND;
+    if (!*result)
+        *result = NOT_FOUND;
+    return *result == FOUND;
 }
 
 //  True if keyword id is in one of the hit sets
@@ -1022,7 +1076,7 @@ s_hit (uint64_t *hits[2], uint32_t id)
 }
 
 static bool
-s_matcher_holds (cmp_triage_t *self,
+s_matcher_holds (s_facts_t *facts,
                  s_matcher_t *matcher,
                  const char *texts[2],
                  uint64_t *hits[2])
@@ -1038,19 +1092,23 @@ s_matcher_holds (cmp_triage_t *self,
     for (size_t index = 0; index < matcher->all.size; index++)
         if (!s_hit (hits, matcher->all.ids[index]))
             return false;
-    if (matcher->pattern && !s_found (self, matcher->pattern, texts))
+    if (matcher->pattern && !s_found (facts, matcher, texts))
         return false;
     return true;
 }
 
+//  True if the rule holds for the complaint. Ahead of the write (ahead),
+//  the repeat count and the time are not known: a rule that holds but for
+//  them is taken to hold.
 static bool
-s_rule_holds (cmp_triage_t *self, s_rule_t *rule, s_facts_t *facts)
+s_rule_holds (cmp_triage_t *self, s_rule_t *rule, s_facts_t *facts, bool ahead)
 {
     if (rule->channels && !(rule->channels & facts->channel))
         return false;
     if (rule->anonymous >= 0 && rule->anonymous != (int) facts->anonymous)
         return false;
-    if (rule->repeats >= 0 && facts->repeats < (uint64_t) rule->repeats)
+    if (!ahead && rule->repeats >= 0
+        && facts->repeats < (uint64_t) rule->repeats)
         return false;
     if (rule->tiers) {
         bool found = false;
@@ -1061,7 +1119,7 @@ s_rule_holds (cmp_triage_t *self, s_rule_t *rule, s_facts_t *facts)
         if (!found)
             return false;
     }
-    if (rule->hours_from >= 0 || rule->days || rule->working >= 0) {
+    if (!ahead && (rule->hours_from >= 0 || rule->days || rule->working >= 0)) {
         if (!facts->local_known) {
             cmp_calendar_local (self->calendar, facts->at, &facts->local);
             facts->working = cmp_calendar_working (self->calendar, facts->at);
@@ -1080,7 +1138,7 @@ s_rule_holds (cmp_triage_t *self, s_rule_t *rule, s_facts_t *facts)
     }
     for (int target = 0; target < T_COUNT; target++)
         if (rule->texts[target]
-            && !s_matcher_holds (self, rule->texts[target],
+            && !s_matcher_holds (facts, rule->texts[target],
                                  facts->texts[target], facts->hits[target]))
             return false;
     return true;
@@ -1096,48 +1154,107 @@ s_add_once (zlist_t *list, const char *item)
     zlist_append (list, (void *) item);
 }
 
+//  Work out the facts of a complaint. With scanned, hits and results
+//  already hold what its texts hold; else the texts are scanned into hits
+//  (T_COUNT sets) and results are cleared.
+static void
+s_facts_fill (cmp_triage_t *self,
+              cmp_proto_t *record,
+              int64_t now,
+              uint64_t *hits[T_COUNT],
+              uint8_t *results,
+              bool scanned,
+              s_facts_t *facts)
+{
+    memset (facts, 0, sizeof (*facts));
+    const char *description = s_checked (cmp_proto_description (record));
+    const char *demands = s_checked (cmp_proto_demands (record));
+    facts->texts[T_TEXT][0] = description;
+    facts->texts[T_TEXT][1] = demands;
+    facts->texts[T_DESCRIPTION][0] = description;
+    facts->texts[T_DEMANDS][0] = demands;
+    facts->texts[T_DEPARTMENT][0] = s_checked (cmp_proto_department (record));
+    facts->texts[T_LOCATION][0] = s_checked (cmp_proto_location (record));
+    facts->texts[T_STAFF][0] = s_checked (cmp_proto_staff (record));
+    //  One pass over each text finds every keyword of every rule
+    for (int target = T_DESCRIPTION; target < T_COUNT; target++) {
+        if (!scanned) {
+            memset (hits[target], 0, self->hit_words * sizeof (uint64_t));
+            if (facts->texts[target][0])
+                s_keywords_scan (&self->keywords, facts->texts[target][0],
+                                 hits[target]);
+        }
+        if (facts->texts[target][0])
+            facts->hits[target][0] = hits[target];
+    }
+    facts->hits[T_TEXT][0] = facts->hits[T_DESCRIPTION][0];
+    facts->hits[T_TEXT][1] = facts->hits[T_DEMANDS][0];
+    if (!scanned)
+        memset (results, 0, self->patterns);
+    facts->results = results;
+    int channel = cmp_proto_channel (record)
+                    ? s_index ("phone email web counter letter social",
+                               cmp_proto_channel (record))
+                    : -1;
+    facts->channel = channel >= 0 ? 1u << channel : 0;
+    facts->anonymous = cmp_proto_anonymous (record);
+    facts->tier = cmp_proto_tier (record);
+    facts->repeats = cmp_proto_repeats (record);
+    facts->at = cmp_proto_has (record, "complained_at")
+                  ? cmp_proto_complained_at (record)
+                  : now;
+}
+
+cmp_triage_scan_t *
+cmp_triage_scan_new (cmp_triage_t *self, cmp_proto_t *complaint)
+{
+    assert (self);
+    assert (complaint);
+    size_t hit_bytes = self->hit_words * sizeof (uint64_t);
+    cmp_triage_scan_t *scan = (cmp_triage_scan_t *) zmalloc (
+      sizeof (cmp_triage_scan_t) + T_COUNT * hit_bytes + self->patterns + 1);
+    assert (scan);
+    scan->serial = self->serial;
+    uint8_t *block = (uint8_t *) (scan + 1);
+    for (int target = 0; target < T_COUNT; target++)
+        scan->hits[target] = (uint64_t *) (block + target * hit_bytes);
+    scan->results = block + T_COUNT * hit_bytes;
+    s_facts_t facts;
+    s_facts_fill (self, complaint, 0, scan->hits, scan->results, false, &facts);
+    //  Run every pattern a rule may need: the rules' other conditions
+    //  decide which, so that this costs what the triage would
+    facts.matching = &self->scanning;
+    for (size_t index = 0; index < self->size; index++)
+        s_rule_holds (self, &self->rules[index], &facts, true);
+    return scan;
+}
+
+void
+cmp_triage_scan_destroy (cmp_triage_scan_t **self_p)
+{
+    assert (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
 void
 cmp_triage_apply (cmp_triage_t *self,
                   cmp_proto_t *record,
                   int64_t now,
+                  cmp_triage_scan_t *scan,
                   cmp_triage_result_t *result)
 {
     assert (self);
     assert (record);
     memset (result, 0, sizeof (*result));
     s_facts_t facts;
-    memset (&facts, 0, sizeof (facts));
-    const char *description = s_checked (cmp_proto_description (record));
-    const char *demands = s_checked (cmp_proto_demands (record));
-    facts.texts[T_TEXT][0] = description;
-    facts.texts[T_TEXT][1] = demands;
-    facts.texts[T_DESCRIPTION][0] = description;
-    facts.texts[T_DEMANDS][0] = demands;
-    facts.texts[T_DEPARTMENT][0] = s_checked (cmp_proto_department (record));
-    facts.texts[T_LOCATION][0] = s_checked (cmp_proto_location (record));
-    facts.texts[T_STAFF][0] = s_checked (cmp_proto_staff (record));
-    //  One pass over each text finds every keyword of every rule
-    for (int target = T_DESCRIPTION; target < T_COUNT; target++) {
-        memset (self->hits[target], 0, self->hit_words * sizeof (uint64_t));
-        if (facts.texts[target][0]) {
-            s_keywords_scan (&self->keywords, facts.texts[target][0],
-                             self->hits[target]);
-            facts.hits[target][0] = self->hits[target];
-        }
-    }
-    facts.hits[T_TEXT][0] = facts.hits[T_DESCRIPTION][0];
-    facts.hits[T_TEXT][1] = facts.hits[T_DEMANDS][0];
-    int channel = cmp_proto_channel (record)
-                    ? s_index ("phone email web counter letter social",
-                               cmp_proto_channel (record))
-                    : -1;
-    facts.channel = channel >= 0 ? 1u << channel : 0;
-    facts.anonymous = cmp_proto_anonymous (record);
-    facts.tier = cmp_proto_tier (record);
-    facts.repeats = cmp_proto_repeats (record);
-    facts.at = cmp_proto_has (record, "complained_at")
-                 ? cmp_proto_complained_at (record)
-                 : now;
+    if (scan && scan->serial == self->serial)
+        s_facts_fill (self, record, now, scan->hits, scan->results, true,
+                      &facts);
+    else
+        s_facts_fill (self, record, now, self->hits, self->results, false,
+                      &facts);
+    facts.matching = &self->applying;
 
     const char *decided[F_COUNT] = {NULL};
     const char *by[F_COUNT] = {NULL};
@@ -1150,7 +1267,7 @@ cmp_triage_apply (cmp_triage_t *self,
     zlist_purge (tags);
     for (size_t index = 0; index < self->size; index++) {
         s_rule_t *rule = &self->rules[index];
-        if (!s_rule_holds (self, rule, &facts))
+        if (!s_rule_holds (self, rule, &facts, false))
             continue;
         result->matched++;
         zlist_append (matched, rule->name);
@@ -1519,6 +1636,170 @@ s_record (const char *channel, const char *description)
     return record;
 }
 
+//  More texts for s_guards_hold: at least one match of every branch of
+//  the shipped patterns that have keywords beside them
+static const char *s_guard_texts[] = {"三名患者在病房里摔伤了",
+                                      "中毒的有五人",
+                                      "Two guests were hospitalised",
+                                      "The whole family was poisoned",
+                                      "mass poisoning at the canteen",
+                                      "十几个孩子拉肚子",
+                                      "many of us were injured",
+                                      "体检报告有误",
+                                      "CT片子看错了",
+                                      "片子拍错",
+                                      "他们说报告出错",
+                                      "the X-ray was misread",
+                                      "My blood test results were wrong",
+                                      "wrong lab results",
+                                      "被打骨折",
+                                      "打了我一巴掌",
+                                      "扇了两个耳光",
+                                      "在走廊滑倒了",
+                                      "she got hurt",
+                                      "a broken wrist",
+                                      "I slipped and fell",
+                                      "he fell down the stairs",
+                                      "吃了外卖以后上吐下泻",
+                                      "吃坏肚子了",
+                                      "食品安全问题",
+                                      "The lunch made us sick",
+                                      "vomiting after the buffet",
+                                      "got sick from the takeaway",
+                                      "I will sue you",
+                                      "we will take you to court",
+                                      "我要发到微博上",
+                                      "挂到网上去",
+                                      "I posted it on Twitter",
+                                      "this will go viral",
+                                      "the media will hear",
+                                      "我已经报警了",
+                                      "拨打110",
+                                      "派出所的民警来了",
+                                      "I called the police",
+                                      "we called 911",
+                                      "the cops came",
+                                      "医院内感染",
+                                      "输液后过敏",
+                                      "纱布留在了肚子里",
+                                      "器械没有消毒",
+                                      "一次性针头重复使用",
+                                      "手术后死亡",
+                                      "a surgical-site infection",
+                                      "a hospital-acquired infection",
+                                      "infected after the surgery",
+                                      "我的病历被泄露",
+                                      "倒卖了患者的信息",
+                                      "电话号码告诉了陌生人",
+                                      "they leaked my personal data",
+                                      "our medical records were sold",
+                                      "a data breach",
+                                      "退款迟迟不到账",
+                                      "拒绝给我退款",
+                                      "费用太高",
+                                      "the fees are too high",
+                                      "my phone bill",
+                                      "two bills",
+                                      "my refund was refused",
+                                      "still waiting for a refund",
+                                      "快递三天还没到",
+                                      "外卖送错了",
+                                      "包裹被偷",
+                                      "屏幕坏了",
+                                      "质量太差",
+                                      "修了又坏",
+                                      "结果单写错",
+                                      "it arrived broken",
+                                      "poor quality",
+                                      "房间很脏",
+                                      "rats in the kitchen",
+                                      "服务太差了",
+                                      "态度很不好",
+                                      NULL};
+
+//  Every match of a shipped pattern that has keywords beside it (any)
+//  holds one of them, so that the keywords never keep the pattern from
+//  a complaint it matches: checked on every match in texts, and every
+//  such pattern must match somewhere
+static void
+s_guards_hold (cmp_triage_t *self, const char **texts)
+{
+    uint64_t *hits = (uint64_t *) zmalloc (self->hit_words * sizeof (uint64_t));
+    assert (hits);
+    for (size_t index = 0; index < self->size; index++)
+        for (int target = 0; target < T_COUNT; target++) {
+            s_matcher_t *matcher = self->rules[index].texts[target];
+            if (!matcher || !matcher->pattern || !matcher->any.size)
+                continue;
+            size_t matches = 0;
+            for (const char **text = texts; *text; text++) {
+                size_t size = strlen (*text), start = 0;
+                while (start <= size
+                       && pcre2_match (matcher->pattern, (PCRE2_SPTR) *text,
+                                       size, start, 0, self->applying.data,
+                                       self->applying.context)
+                            >= 0) {
+                    PCRE2_SIZE *span =
+                      pcre2_get_ovector_pointer (self->applying.data);
+                    char match[512];
+                    snprintf (match, sizeof (match), "%.*s",
+                              (int) (span[1] - span[0]), *text + span[0]);
+                    memset (hits, 0, self->hit_words * sizeof (uint64_t));
+                    s_keywords_scan (&self->keywords, match, hits);
+                    uint64_t *sets[2] = {hits, NULL};
+                    bool held = false;
+                    for (size_t id = 0; id < matcher->any.size && !held; id++)
+                        held = s_hit (sets, matcher->any.ids[id]);
+                    if (!held)
+                        printf ("\nrule \"%s\": \"%s\" matches, none of its "
+                                "keywords is in it\n",
+                                self->rules[index].name, match);
+                    fflush (stdout);
+                    assert (held);
+                    matches++;
+                    start = span[1] > span[0] ? span[1] : span[1] + 1;
+                }
+            }
+            if (!matches)
+                printf ("\nrule \"%s\": no text matches its pattern\n",
+                        self->rules[index].name);
+            fflush (stdout);
+            assert (matches);
+        }
+    free (hits);
+}
+
+//  Triage record through a scan made ahead, then again without: both
+//  ways must give the same record and the same result (a second triage
+//  replaces the first)
+static void
+s_apply (cmp_triage_t *self,
+         cmp_proto_t *record,
+         int64_t now,
+         cmp_triage_result_t *result)
+{
+    //  The scan runs ahead of the repeat count, as the daemon's does
+    uint64_t repeats = cmp_proto_repeats (record);
+    cmp_proto_unset (record, "repeats");
+    cmp_triage_scan_t *scan = cmp_triage_scan_new (self, record);
+    if (repeats)
+        cmp_proto_set_repeats (record, repeats);
+    cmp_triage_result_t scanned;
+    cmp_triage_apply (self, record, now, scan, &scanned);
+    cmp_triage_scan_destroy (&scan);
+    cmp_triage_scan_destroy (&scan);
+    zchunk_t *one = cmp_proto_encode_map (record);
+    cmp_triage_apply (self, record, now, NULL, result);
+    assert (memcmp (&scanned, result, sizeof (scanned)) == 0);
+    zchunk_t *other = cmp_proto_encode_map (record);
+    assert (
+      zchunk_size (one) == zchunk_size (other)
+      && memcmp (zchunk_data (one), zchunk_data (other), zchunk_size (one))
+           == 0);
+    zchunk_destroy (&one);
+    zchunk_destroy (&other);
+}
+
 //  Rules from text, which must be valid
 static cmp_triage_t *
 s_rules (const char *text, zhashx_t *calendars)
@@ -1615,7 +1896,7 @@ cmp_triage_test (bool verbose)
 
     //  Nothing matches: defaults, and the table gives the priority
     cmp_proto_t *record = s_record ("web", "the waiting room was cold");
-    cmp_triage_apply (self, record, 1795000000100, &result);
+    s_apply (self, record, 1795000000100, &result);
     assert (result.matched == 0 && !result.classified && !result.emergency);
     assert (streq (cmp_proto_category (record), "other"));
     assert (streq (cmp_proto_severity (record), "ordinary"));
@@ -1631,7 +1912,7 @@ cmp_triage_test (bool verbose)
     //  Chinese keywords; each field is decided by the first rule that
     //  sets it; tags add up once each
     record = s_record ("phone", "护士态度差，还多收了费用，我父亲受伤了");
-    cmp_triage_apply (self, record, 1795000000100, &result);
+    s_apply (self, record, 1795000000100, &result);
     assert (result.matched == 2 && result.classified && !result.emergency);
     assert (streq (cmp_proto_category (record), "fees_billing"));
     assert (streq (cmp_proto_severity (record), "critical"));
@@ -1646,24 +1927,24 @@ cmp_triage_test (bool verbose)
 
     //  none: vetoes; English keywords start a word ("coffee" is no fee)
     record = s_record ("email", "I was not injured, but the coffee fee...");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 1);
     assert (streq (cmp_proto_decided_by (record, "category"), "billing"));
     assert (streq (cmp_proto_severity (record), "ordinary"));
     cmp_proto_destroy (&record);
     record = s_record ("email", "the coffee was bad, INJURED nobody");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 1);
     assert (streq (cmp_proto_severity (record), "critical"));
     cmp_proto_destroy (&record);
     record = s_record ("email", "coffees and toffees");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 0);
     cmp_proto_destroy (&record);
 
     //  Mixed scripts, all: keywords, a pattern, and the demands count
     record = s_record ("web", "那个医生很rude！！！");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 2);
     assert (streq (cmp_proto_category (record), "service_attitude"));
     assert (streq (cmp_proto_priority (record), "high"));
@@ -1671,13 +1952,13 @@ cmp_triage_test (bool verbose)
     cmp_proto_destroy (&record);
     record = s_record ("web", "医生迟到了");
     cmp_proto_set_demands (record, "请退款 refund");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (streq (cmp_proto_category (record), "fees_billing"));
     cmp_proto_destroy (&record);
 
     //  An emergency; the impact sends the priority to the top
     record = s_record ("phone", "老人在大厅摔倒后去世");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.emergency && !result.classified);
     assert (streq (result.emergency_rules, "death"));
     assert (cmp_proto_emergency (record));
@@ -1689,12 +1970,12 @@ cmp_triage_test (bool verbose)
     record = s_record ("phone", "queue too long");
     cmp_proto_set_tier (record, "vip");
     cmp_proto_set_repeats (record, 3);
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 2);
     assert (streq (cmp_proto_priority (record), "urgent"));
     assert (streq (cmp_proto_decided_by (record, "priority"), "repeat"));
     cmp_proto_set_repeats (record, 1);
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 1);
     assert (streq (cmp_proto_priority (record), "normal"));
     //  A second triage replaces the first
@@ -1704,7 +1985,7 @@ cmp_triage_test (bool verbose)
 
     //  stop: no later rule is tried
     record = s_record ("counter", "收费");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 2);
     assert (streq (cmp_proto_group (record), "front_desk"));
     assert (zlist_size (cmp_proto_triage_tags (record)) == 1);
@@ -1713,9 +1994,40 @@ cmp_triage_test (bool verbose)
     //  Text that is not valid UTF-8 is never matched (intake refuses it
     //  before; a triage must not crash on it)
     record = s_record ("web", "\xe5\xa4\x9a\xe6\x94\xb6\xff fee");
-    cmp_triage_apply (self, record, 0, &result);
+    s_apply (self, record, 0, &result);
     assert (result.matched == 0);
     cmp_proto_destroy (&record);
+
+    //  A scan runs ahead of the repeat count: a rule that stops on
+    //  repeats must not keep it from running the patterns after it
+    cmp_triage_t *ahead =
+      s_rules (TABLE "rules:\n"
+                     "  - name: again\n    when: {repeats: 2}\n"
+                     "    set: {tags: [again]}\n    stop: true\n"
+                     "  - name: late\n"
+                     "    when: {text: {pattern: '迟到|(?i:\\blate\\b)'}}\n"
+                     "    set: {tags: [late]}\n",
+               NULL);
+    record = s_record ("web", "医生又迟到了");
+    cmp_triage_scan_t *scan = cmp_triage_scan_new (ahead, record);
+    cmp_triage_apply (ahead, record, 0, scan, &result);
+    assert (result.matched == 1);
+    assert (
+      streq ((char *) zlist_first (cmp_proto_triage_tags (record)), "late"));
+    cmp_proto_set_repeats (record, 2);
+    cmp_triage_apply (ahead, record, 0, scan, &result);
+    assert (result.matched == 1);
+    assert (
+      streq ((char *) zlist_first (cmp_proto_triage_tags (record)), "again"));
+    //  A scan by other rules is not used: these rules scan for themselves
+    cmp_triage_apply (self, record, 0, scan, &result);
+    assert (result.matched == 1);
+    assert (
+      streq ((char *) zlist_first (cmp_proto_triage_tags (record)), "repeat"));
+    cmp_triage_scan_destroy (&scan);
+    cmp_triage_scan_destroy (&scan);
+    cmp_proto_destroy (&record);
+    cmp_triage_destroy (&ahead);
     cmp_triage_destroy (&self);
     cmp_triage_destroy (&self);
 
@@ -1756,7 +2068,7 @@ cmp_triage_test (bool verbose)
          index++) {
         record = s_record ("web", "x");
         cmp_proto_set_complained_at (record, times[index].at);
-        cmp_triage_apply (self, record, 0, &result);
+        s_apply (self, record, 0, &result);
         char tags[128] = "";
         zlist_t *list = cmp_proto_triage_tags (record);
         for (char *tag = (char *) zlist_first (list); tag;
@@ -1797,7 +2109,7 @@ cmp_triage_test (bool verbose)
         record = s_record (s_shipped_cases[index].channel,
                            s_shipped_cases[index].description);
         cmp_proto_set_complained_at (record, 1794967200000); //  Wed 10:00
-        cmp_triage_apply (self, record, 0, &result);
+        s_apply (self, record, 0, &result);
         char got[512];
         s_describe (record, got, sizeof (got));
         if (!streq (got, s_shipped_cases[index].expected)) {
@@ -1810,6 +2122,15 @@ cmp_triage_test (bool verbose)
     }
     fflush (stdout);
     assert (failures == 0);
+    const char *texts[sizeof (s_shipped_cases) / sizeof (s_shipped_cases[0])
+                      + sizeof (s_guard_texts) / sizeof (s_guard_texts[0])];
+    size_t count = 0;
+    for (int index = 0; s_shipped_cases[index].channel; index++)
+        texts[count++] = s_shipped_cases[index].description;
+    for (int index = 0; s_guard_texts[index]; index++)
+        texts[count++] = s_guard_texts[index];
+    texts[count] = NULL;
+    s_guards_hold (self, texts);
     cmp_triage_destroy (&self);
     zhashx_destroy (&calendars);
     cmp_calendar_destroy (&calendar);

@@ -11,9 +11,14 @@
     the rules that decided it, so that every classification can be
     explained.
 
-    Text patterns are PCRE2, compiled once (with JIT) in UTF-8 mode. A
-    triage object is read-only after it is made, and may be used by one
-    thread at a time.
+    Text patterns are PCRE2, compiled once (with JIT) in UTF-8 mode. The
+    costly part of a triage, finding the keywords and running the patterns
+    on a complaint's texts, can be done ahead (cmp_triage_scan_new), so
+    that the event loop does it while the writer thread commits, and the
+    apply in the write transaction only reads the results. A triage object
+    is read-only after it is made: cmp_triage_scan_new may run in one
+    thread while cmp_triage_apply runs in another, but neither may run in
+    two threads at once.
     =========================================================================
 */
 
@@ -55,14 +60,28 @@ const char *cmp_triage_version (cmp_triage_t *self);
 //  How many rules there are.
 size_t cmp_triage_size (cmp_triage_t *self);
 
+//  Scan a complaint's texts (a SUBMIT or COMPLAINT) ahead of its triage:
+//  the keywords found, and the result of every pattern that a rule may
+//  need whatever the repeat count and the time turn out to be. The
+//  complaint's texts, channel and complainant must not change before the
+//  apply. Caller destroys the scan.
+cmp_triage_scan_t *cmp_triage_scan_new (cmp_triage_t *self,
+                                        cmp_proto_t *complaint);
+
+//  Destroy a scan; idempotent.
+void cmp_triage_scan_destroy (cmp_triage_scan_t **self_p);
+
 //  Triage a complaint record (a COMPLAINT map; its triage.repeats already
 //  set, if the complainant has complained before) at the time now: sets
 //  case.category, subcategory, severity, impact, priority, department,
 //  sla, group and emergency, and triage.rules, at, matched and tags.
-//  Fields no rule sets take the file's defaults. Fills result.
+//  Fields no rule sets take the file's defaults. Fills result. scan, if
+//  not NULL and made by these rules, gives what the texts hold; else the
+//  texts are scanned here. The verdict is the same either way.
 void cmp_triage_apply (cmp_triage_t *self,
                        cmp_proto_t *record,
                        int64_t now,
+                       cmp_triage_scan_t *scan,
                        cmp_triage_result_t *result);
 
 //  The priority the file's table gives severity x impact, or NULL if

@@ -57,8 +57,8 @@ s_apply (cmp_writer_batch_t *batch, cmp_writer_item_t *item)
     if (cmp_proto_id (item->request) == CMP_PROTO_TICK)
         return 0; //  Answered once the batch has fired its timers
     return cmp_intake_register (batch->intake, batch->store, batch->rulebook,
-                                item->request, batch->now, &item->reply,
-                                item->events);
+                                item->request, item->scan, batch->now,
+                                &item->reply, item->events);
 }
 
 //  Apply and commit one batch; returns a CMP_WRITER_ result

@@ -37,10 +37,12 @@
 //  One request of a batch
 typedef struct
 {
-    zmsg_t *envelope;     //  Routing frames, returned with the reply
-    zsock_t *socket;      //  Socket the reply goes out on
-    cmp_proto_t *request; //  The checked SUBMIT or ACT
-    cmp_proto_t *reply;   //  SUBMITTED, ACTED or ERROR, set by the writer
+    zmsg_t *envelope;        //  Routing frames, returned with the reply
+    zsock_t *socket;         //  Socket the reply goes out on
+    cmp_proto_t *request;    //  The checked SUBMIT or ACT
+    cmp_triage_scan_t *scan; //  A SUBMIT's texts scanned by the rules
+                             //  loaded when it came, or NULL
+    cmp_proto_t *reply;      //  SUBMITTED, ACTED or ERROR, set by the writer
     cmp_case_event_t events[CMP_CASE_EVENTS_MAX]; //  Stored events
     zframe_t *reply_frame;                        //  After commit: the reply
     zframe_t *event_frames[CMP_CASE_EVENTS_MAX];  //  After commit: EVENTs

@@ -684,6 +684,59 @@ def test_a_good_reload_applies_to_new_complaints_only():
 # --------------------------------------------------------------------------
 #  6. --check-config
 
+#  The same two patterns, in one order and in the other: a complaint
+#  about a late doctor is tagged a-late by A and b-late by B
+RULES_A = """\
+- name: a-never
+  when: {text: {pattern: 'zzz'}}
+  set: {tags: [a-never]}
+- name: a-late
+  when: {text: {pattern: '迟到'}}
+  set: {tags: [a-late]}
+"""
+RULES_B = """\
+- name: b-late
+  when: {text: {pattern: '迟到'}}
+  set: {tags: [b-late]}
+- name: b-never
+  when: {text: {pattern: 'zzz'}}
+  set: {tags: [b-never]}
+"""
+
+
+def test_reloads_under_load_triage_each_complaint_by_the_rules_it_names():
+    """The event loop scans each SUBMIT's texts with the rules loaded when
+    it came; a reload while SUBMITs wait must not let the new rules read
+    the old rules' results. Every complaint's tags match its rules."""
+    daemon, path = triage_daemon("a", RULES_A)
+    intake = daemon.client("intake")
+    sent, ids = 0, []
+    for round_ in range(6):
+        for _ in range(150):
+            sent += 1
+            intake.send(request("SUBMIT", 100000 + sent,
+                                submit_fields("load-%d" % sent,
+                                              description="医生又迟到了")))
+        #  Reload once the daemon is at this round, most of it waiting;
+        #  the next round, sent after RELOADED, is the new rules' at least
+        ids.append(assert_reply(intake.recv(), "SUBMITTED")["id"])
+        version, rules = ("b", RULES_B) if round_ % 2 == 0 else ("a", RULES_A)
+        write_rules(path, version, rules)
+        assert_reply(reload(daemon), "RELOADED")
+    while len(ids) < sent:
+        ids.append(assert_reply(intake.recv(), "SUBMITTED")["id"])
+    seen = set()
+    for id in ids:
+        record = get(daemon, id)[0]
+        label = check_version(record["triage"]["rules"],
+                              record["triage"]["rules"][0])[0]
+        assert record["triage"]["tags"] == [label + "-late"], (
+            record["triage"])
+        seen.add(label)
+    assert seen == {"a", "b"}, seen
+    daemon.stop()
+
+
 def test_check_config_prints_every_error_with_file_and_line():
     directory = Daemon(start=False).dir
     path = os.path.join(directory, "broken.yaml")
