@@ -421,12 +421,14 @@ s_repeats (cmp_store_t *store,
     char keys[2][CMP_INTAKE_CONTACT_SIZE];
     int key_count = cmp_intake_contacts (record, keys);
     uint64_t earlier[2 * REPEAT_IDS];
+    char numbers[2 * REPEAT_IDS][CMP_STORE_NUMBER_MAX + 1];
     size_t earlier_size = 0, repeats = 0;
     for (int index = 0; index < key_count && window > 0; index++) {
         uint64_t ids[REPEAT_IDS];
+        char found[REPEAT_IDS][CMP_STORE_NUMBER_MAX + 1];
         size_t count;
         if (cmp_store_contact_find (store, keys[index], now - window, ids,
-                                    REPEAT_IDS, &count))
+                                    found, REPEAT_IDS, &count))
             return -1;
         if (count > repeats)
             repeats = count;
@@ -435,30 +437,40 @@ s_repeats (cmp_store_t *store,
             bool seen = false;
             for (size_t other = 0; other < earlier_size && !seen; other++)
                 seen = earlier[other] == ids[one];
-            if (!seen)
+            if (!seen) {
+                memcpy (numbers[earlier_size], found[one], sizeof (found[0]));
                 earlier[earlier_size++] = ids[one];
+            }
         }
     }
     if (earlier_size > repeats)
         repeats = earlier_size;
     for (int index = 0; index < key_count; index++)
-        if (cmp_store_contact_put (store, keys[index], now, id))
+        if (cmp_store_contact_put (store, keys[index], now, id,
+                                   cmp_proto_number (record)))
             return -1;
     if (repeats == 0)
         return 0;
     cmp_proto_set_repeats (record, repeats);
-    //  Name the newest few by number (ids ascend with time)
+    //  Name the newest few by number (ids ascend with time), as the index
+    //  keeps it, or from the record if the index is older than that
     for (size_t link = 0; link < REPEAT_LINKS && earlier_size; link++) {
         size_t newest = 0;
         for (size_t index = 1; index < earlier_size; index++)
             if (earlier[index] > earlier[newest])
                 newest = index;
-        cmp_proto_t *before = cmp_case_record (store, earlier[newest]);
-        if (before && cmp_proto_number (before))
-            zlist_append (cmp_proto_repeat_of (record),
-                          (void *) cmp_proto_number (before));
-        cmp_proto_destroy (&before);
-        earlier[newest] = earlier[--earlier_size];
+        if (*numbers[newest])
+            zlist_append (cmp_proto_repeat_of (record), numbers[newest]);
+        else {
+            cmp_proto_t *before = cmp_case_record (store, earlier[newest]);
+            if (before && cmp_proto_number (before))
+                zlist_append (cmp_proto_repeat_of (record),
+                              (void *) cmp_proto_number (before));
+            cmp_proto_destroy (&before);
+        }
+        earlier_size--;
+        earlier[newest] = earlier[earlier_size];
+        memcpy (numbers[newest], numbers[earlier_size], sizeof (numbers[0]));
     }
     return 0;
 }

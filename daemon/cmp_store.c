@@ -28,7 +28,7 @@ struct _cmp_store_t
     MDB_dbi by_field;       //  tag value NUL received_at id -> ""
     MDB_dbi by_updated;     //  updated_at id -> ""
     MDB_dbi times;          //  id -> received_at updated_at
-    MDB_dbi by_contact;     //  contact NUL received_at id -> ""
+    MDB_dbi by_contact;     //  contact NUL received_at id -> number
     MDB_dbi timers;         //  at id -> ""
     MDB_dbi by_due;         //  due_at id -> ""
     MDB_dbi meta;           //  "schema" -> version
@@ -938,15 +938,17 @@ int
 cmp_store_contact_put (cmp_store_t *self,
                        const char *contact,
                        int64_t received_at,
-                       uint64_t id)
+                       uint64_t id,
+                       const char *number)
 {
     assert (self);
     assert (self->write);
+    assert (number && strlen (number) <= CMP_STORE_NUMBER_MAX);
     byte key[CMP_STORE_CONTACT_MAX + 17];
     size_t size = s_contact_key (key, contact, received_at, id);
     if (size == 0)
         return 0;
-    return s_put (self, self->by_contact, key, size, "", 0, 0,
+    return s_put (self, self->by_contact, key, size, number, strlen (number), 0,
                   "mdb_put (by_contact)");
 }
 
@@ -972,6 +974,7 @@ cmp_store_contact_find (cmp_store_t *self,
                         const char *contact,
                         int64_t since,
                         uint64_t *ids,
+                        char (*numbers)[CMP_STORE_NUMBER_MAX + 1],
                         size_t ids_max,
                         size_t *count)
 {
@@ -995,8 +998,15 @@ cmp_store_contact_find (cmp_store_t *self,
            && memcmp (key.mv_data, end, prefix) == 0
            && (int64_t) s_get_u64 ((byte *) key.mv_data + prefix) >= since
            && *count < CMP_STORE_CONTACT_WALK) {
-        if (*count < ids_max)
+        if (*count < ids_max) {
             ids[*count] = s_get_u64 ((byte *) key.mv_data + prefix + 8);
+            size_t kept =
+              data.mv_size <= CMP_STORE_NUMBER_MAX ? data.mv_size : 0;
+            if (numbers) {
+                memcpy (numbers[*count], data.mv_data, kept);
+                numbers[*count][kept] = 0;
+            }
+        }
         (*count)++;
         rc = mdb_cursor_get (cursor, &key, &data, MDB_PREV);
     }
@@ -1783,6 +1793,33 @@ cmp_store_test (bool verbose)
     assert (cmp_store_refs_pending (self) == 1);
     assert (s_test_ref (self, "letter", "late-1") == 201);
     assert (s_test_ref (self, "web", "ref-1") == 2);
+
+    //  The contact index keeps each complaint's number, newest first; an
+    //  entry written before numbers were kept gives ""
+    rc = cmp_store_begin (self);
+    assert (rc == 0);
+    rc = cmp_store_contact_put (self, "tel:13800138000", base + 10, 7, "");
+    assert (rc == 0);
+    rc = cmp_store_contact_put (self, "tel:13800138000", base + 20, 9,
+                                "20261118-000009");
+    assert (rc == 0);
+    rc = cmp_store_contact_put (self, "tel:13900000000", base + 30, 11,
+                                "20261118-000011");
+    assert (rc == 0);
+    rc = cmp_store_commit (self);
+    assert (rc == 0);
+    uint64_t contact_ids[4];
+    char contact_numbers[4][CMP_STORE_NUMBER_MAX + 1];
+    size_t contacts;
+    rc = cmp_store_contact_find (self, "tel:13800138000", base, contact_ids,
+                                 contact_numbers, 4, &contacts);
+    assert (rc == 0 && contacts == 2);
+    assert (contact_ids[0] == 9 && contact_ids[1] == 7);
+    assert (streq (contact_numbers[0], "20261118-000009"));
+    assert (streq (contact_numbers[1], ""));
+    rc = cmp_store_contact_find (self, "tel:13800138000", base + 15,
+                                 contact_ids, NULL, 4, &contacts);
+    assert (rc == 0 && contacts == 1 && contact_ids[0] == 9);
 
     //  Pending refs stay bounded however fast they arrive: each commit
     //  merges at least twice what it added

@@ -15,7 +15,8 @@
         by_field    tag value NUL received_at id   -> (empty)
         by_updated  updated_at (u64 BE) id         -> (empty)
         times       id                             -> received_at updated_at
-        by_contact  contact NUL received_at id     -> (empty)
+        by_contact  contact NUL received_at id     -> its number (empty
+                                                      in stores before)
         timers      at (u64 BE) id                 -> (empty)
         by_due      due_at (u64 BE) id             -> (empty)
         meta        "schema"                       -> schema version
@@ -53,6 +54,10 @@
 //  most entries of one contact a repeat search counts
 #define CMP_STORE_CONTACT_MAX 256
 #define CMP_STORE_CONTACT_WALK 100
+
+//  Longest complaint number the contact index keeps (YYYYMMDD-NNNNNN, and
+//  room for more digits)
+#define CMP_STORE_NUMBER_MAX 31
 
 //  Length of a LIST cursor in bytes (a time and the id, big-endian)
 #define CMP_STORE_CURSOR_SIZE 16
@@ -232,13 +237,15 @@ int cmp_store_events (cmp_store_t *self,
                       zlistx_t *events) CMP_MUSTCHECK;
 
 //  Index complaint id, received at received_at, under contact (a
-//  normalised phone number or email address of its complainant). In the
-//  write transaction. A contact longer than CMP_STORE_CONTACT_MAX is not
-//  indexed.
+//  normalised phone number or email address of its complainant), with its
+//  number (at most CMP_STORE_NUMBER_MAX bytes), so that a repeat names it
+//  without reading its record. In the write transaction. A contact longer
+//  than CMP_STORE_CONTACT_MAX is not indexed.
 int cmp_store_contact_put (cmp_store_t *self,
                            const char *contact,
                            int64_t received_at,
-                           uint64_t id) CMP_MUSTCHECK;
+                           uint64_t id,
+                           const char *number) CMP_MUSTCHECK;
 
 //  Remove what cmp_store_contact_put indexed (absent is no error). In
 //  the write transaction.
@@ -249,12 +256,15 @@ int cmp_store_contact_delete (cmp_store_t *self,
 
 //  Count the complaints indexed under contact that were received at or
 //  after since (the newest CMP_STORE_CONTACT_WALK at most), and put the
-//  ids of the newest ids_max of them in ids, newest first. In the writer thread this
-//  sees the open transaction.
+//  ids of the newest ids_max of them in ids, newest first, and, if
+//  numbers is not NULL, their numbers in numbers ("" for those indexed
+//  before numbers were kept). In the writer thread this sees the open
+//  transaction.
 int cmp_store_contact_find (cmp_store_t *self,
                             const char *contact,
                             int64_t since,
                             uint64_t *ids,
+                            char (*numbers)[CMP_STORE_NUMBER_MAX + 1],
                             size_t ids_max,
                             size_t *count) CMP_MUSTCHECK;
 
