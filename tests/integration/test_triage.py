@@ -717,9 +717,13 @@ def test_reloads_under_load_triage_each_complaint_by_the_rules_it_names():
             intake.send(request("SUBMIT", 100000 + sent,
                                 submit_fields("load-%d" % sent,
                                               description="医生又迟到了")))
-        #  Reload once the daemon is at this round, most of it waiting;
-        #  the next round, sent after RELOADED, is the new rules' at least
-        ids.append(assert_reply(intake.recv(), "SUBMITTED")["id"])
+        #  Reload once the daemon answered one SUBMIT of this round, most
+        #  of the round waiting; that one is triaged by this round's rules
+        while True:
+            reply = intake.recv()
+            ids.append(assert_reply(reply, "SUBMITTED")["id"])
+            if reply[3] > 100000 + sent - 150:
+                break
         version, rules = ("b", RULES_B) if round_ % 2 == 0 else ("a", RULES_A)
         write_rules(path, version, rules)
         assert_reply(reload(daemon), "RELOADED")
