@@ -172,6 +172,7 @@ struct _cmp_triage_scan_t
     uint64_t serial;         //  Serial of the rules it was made by
     uint64_t *hits[T_COUNT]; //  Keywords found per text (T_TEXT unused)
     uint8_t *results;        //  Per pattern slot: see s_found
+    unsigned valid;          //  Bit per target whose text is valid UTF-8
 };
 
 //  Index of name in a space-separated list, or -1
@@ -1154,42 +1155,54 @@ s_add_once (zlist_t *list, const char *item)
     zlist_append (list, (void *) item);
 }
 
-//  Work out the facts of a complaint. With scanned, hits and results
-//  already hold what its texts hold; else the texts are scanned into hits
-//  (T_COUNT sets) and results are cleared.
+//  The text of one target (T_DESCRIPTION to T_STAFF), or NULL
+static const char *
+s_target_text (cmp_proto_t *record, int target)
+{
+    switch (target) {
+        case T_DESCRIPTION: return cmp_proto_description (record);
+        case T_DEMANDS: return cmp_proto_demands (record);
+        case T_DEPARTMENT: return cmp_proto_department (record);
+        case T_LOCATION: return cmp_proto_location (record);
+        case T_STAFF: return cmp_proto_staff (record);
+        default: return NULL;
+    }
+}
+
+//  Work out the facts of a complaint. With scan, its hits and results
+//  already hold what the texts hold, and it knows which texts are valid
+//  UTF-8; else the texts are checked and scanned into hits (T_COUNT sets)
+//  and results are cleared.
 static void
 s_facts_fill (cmp_triage_t *self,
               cmp_proto_t *record,
               int64_t now,
               uint64_t *hits[T_COUNT],
               uint8_t *results,
-              bool scanned,
+              cmp_triage_scan_t *scan,
               s_facts_t *facts)
 {
     memset (facts, 0, sizeof (*facts));
-    const char *description = s_checked (cmp_proto_description (record));
-    const char *demands = s_checked (cmp_proto_demands (record));
-    facts->texts[T_TEXT][0] = description;
-    facts->texts[T_TEXT][1] = demands;
-    facts->texts[T_DESCRIPTION][0] = description;
-    facts->texts[T_DEMANDS][0] = demands;
-    facts->texts[T_DEPARTMENT][0] = s_checked (cmp_proto_department (record));
-    facts->texts[T_LOCATION][0] = s_checked (cmp_proto_location (record));
-    facts->texts[T_STAFF][0] = s_checked (cmp_proto_staff (record));
-    //  One pass over each text finds every keyword of every rule
     for (int target = T_DESCRIPTION; target < T_COUNT; target++) {
-        if (!scanned) {
+        const char *text = s_target_text (record, target);
+        if (scan)
+            text = scan->valid & (1u << target) ? text : NULL;
+        else {
+            //  One pass over each text finds every keyword of every rule
+            text = s_checked (text);
             memset (hits[target], 0, self->hit_words * sizeof (uint64_t));
-            if (facts->texts[target][0])
-                s_keywords_scan (&self->keywords, facts->texts[target][0],
-                                 hits[target]);
+            if (text)
+                s_keywords_scan (&self->keywords, text, hits[target]);
         }
-        if (facts->texts[target][0])
+        facts->texts[target][0] = text;
+        if (text)
             facts->hits[target][0] = hits[target];
     }
+    facts->texts[T_TEXT][0] = facts->texts[T_DESCRIPTION][0];
+    facts->texts[T_TEXT][1] = facts->texts[T_DEMANDS][0];
     facts->hits[T_TEXT][0] = facts->hits[T_DESCRIPTION][0];
     facts->hits[T_TEXT][1] = facts->hits[T_DEMANDS][0];
-    if (!scanned)
+    if (!scan)
         memset (results, 0, self->patterns);
     facts->results = results;
     int channel = cmp_proto_channel (record)
@@ -1220,7 +1233,10 @@ cmp_triage_scan_new (cmp_triage_t *self, cmp_proto_t *complaint)
         scan->hits[target] = (uint64_t *) (block + target * hit_bytes);
     scan->results = block + T_COUNT * hit_bytes;
     s_facts_t facts;
-    s_facts_fill (self, complaint, 0, scan->hits, scan->results, false, &facts);
+    s_facts_fill (self, complaint, 0, scan->hits, scan->results, NULL, &facts);
+    for (int target = T_DESCRIPTION; target < T_COUNT; target++)
+        if (facts.texts[target][0])
+            scan->valid |= 1u << target;
     //  Run every pattern a rule may need: the rules' other conditions
     //  decide which, so that this costs what the triage would
     facts.matching = &self->scanning;
@@ -1249,10 +1265,10 @@ cmp_triage_apply (cmp_triage_t *self,
     memset (result, 0, sizeof (*result));
     s_facts_t facts;
     if (scan && scan->serial == self->serial)
-        s_facts_fill (self, record, now, scan->hits, scan->results, true,
+        s_facts_fill (self, record, now, scan->hits, scan->results, scan,
                       &facts);
     else
-        s_facts_fill (self, record, now, self->hits, self->results, false,
+        s_facts_fill (self, record, now, self->hits, self->results, NULL,
                       &facts);
     facts.matching = &self->applying;
 
@@ -2025,6 +2041,17 @@ cmp_triage_test (bool verbose)
     assert (
       streq ((char *) zlist_first (cmp_proto_triage_tags (record)), "repeat"));
     cmp_triage_scan_destroy (&scan);
+    cmp_triage_scan_destroy (&scan);
+    cmp_proto_destroy (&record);
+    //  With a scan, the apply reads the scan's results, not the texts
+    //  (which must not change in between: here they do, to show it)
+    record = s_record ("web", "医生又迟到了");
+    scan = cmp_triage_scan_new (ahead, record);
+    cmp_proto_set_description (record, "nothing to see");
+    cmp_triage_apply (ahead, record, 0, scan, &result);
+    assert (result.matched == 1);
+    cmp_triage_apply (ahead, record, 0, NULL, &result);
+    assert (result.matched == 0);
     cmp_triage_scan_destroy (&scan);
     cmp_proto_destroy (&record);
     cmp_triage_destroy (&ahead);
