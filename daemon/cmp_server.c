@@ -5,8 +5,9 @@
     server/batch_max requests), answers bad requests at once and gathers
     the rest in a batch. The writer thread (cmp_writer) registers a batch
     in one write transaction and commits it while the loop goes on
-    gathering the next one; when it reports the commit, the loop replies
-    and publishes. A full map is grown here, where no read is running, and
+    gathering the next one; when it reports the commit, the loop hands it
+    the gathered batch at once, then replies and publishes for the one
+    committed, so that the writer never waits for the answering. A full map is grown here, where no read is running, and
     the batch is written again; any other storage failure stops the daemon
     without acknowledging anything of the batch (LMDB may refuse every
     later transaction after such a failure), and its supervisor restarts
@@ -52,10 +53,11 @@ struct _cmp_server_t
     size_t page_max;               //  list/page_max
     size_t replay_max;             //  events/replay_max
     zactor_t *writer;              //  Registers and commits batches
-    cmp_writer_batch_t batches[2]; //  One gathering, one being written
+    cmp_writer_batch_t batches[3]; //  Gathering, writing, answering
     cmp_writer_batch_t *gathering; //  Batch the loop adds requests to
     cmp_writer_batch_t *writing;   //  Batch the writer has, or NULL
-    bool paused;                   //  Intake reader off: both batches are full
+    cmp_writer_batch_t *answering; //  Committed batch being answered, or NULL
+    bool paused;                   //  Intake reader off: gathering batch full
     int64_t write_started; //  When the writer got its batch, monotonic ms
     int64_t watchdog;      //  Watchdog interval in ms, 0 if off
     int64_t archive_after; //  archive/after, ms; 0 = never
@@ -276,12 +278,6 @@ s_chunk_destroy (void **item)
 }
 
 static void
-s_frame_destroy (void **item)
-{
-    zframe_destroy ((zframe_t **) item);
-}
-
-static void
 s_batch_clear (cmp_writer_batch_t *batch)
 {
     for (size_t index = 0; index < batch->size; index++) {
@@ -290,25 +286,26 @@ s_batch_clear (cmp_writer_batch_t *batch)
         cmp_proto_destroy (&item->request);
         cmp_triage_scan_destroy (&item->scan);
         cmp_proto_destroy (&item->reply);
-        zframe_destroy (&item->reply_frame);
-        for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++) {
+        for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
             zchunk_destroy (&item->events[number].event);
-            zframe_destroy (&item->event_frames[number]);
-        }
     }
     batch->size = 0;
     zlistx_purge (batch->fired);
-    zlistx_purge (batch->fired_frames);
     batch->fired_count = 0;
     batch->fire_more = false;
     batch->fire = false;
 }
 
+//  Publish a stored event under its topic
 static void
-s_publish (cmp_server_t *self, const char *topic, zframe_t **body_p)
+s_publish (cmp_server_t *self, const char *topic, zchunk_t **stored_p)
 {
+    cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
+    cmp_proto_add_raw (event, stored_p);
+    zframe_t *body = cmp_proto_encode (event);
+    cmp_proto_destroy (&event);
     zstr_sendm (self->events_socket, topic);
-    zframe_send (body_p, self->events_socket, 0);
+    zframe_send (&body, self->events_socket, 0);
 }
 
 //  Scan a SUBMIT's texts for triage now, so that the writer does not.
@@ -354,9 +351,52 @@ s_batch_dispatch (cmp_server_t *self)
     self->writing->cases = self->cases;
     self->writing->rulebook = self->rulebook;
     self->write_started = zclock_mono ();
-    self->gathering = self->writing == &self->batches[0] ? &self->batches[1]
-                                                         : &self->batches[0];
+    //  The next to gather is the one neither written nor being answered
+    for (int index = 0; index < 3; index++)
+        if (&self->batches[index] != self->writing
+            && &self->batches[index] != self->answering)
+            self->gathering = &self->batches[index];
+    assert (self->gathering->size == 0);
     zsock_send (self->writer, "sp", "WRITE", self->writing);
+}
+
+//  Reply to every request of a batch the writer is done with, then
+//  publish its events in sequence order
+static void
+s_batch_answer (cmp_server_t *self, cmp_writer_batch_t *batch, int result)
+{
+    for (size_t index = 0; index < batch->size; index++) {
+        cmp_writer_item_t *item = &batch->items[index];
+        if (!item->envelope) {
+            //  The daemon's own request (an archive): nobody to answer
+            self->sweeping = false;
+            continue;
+        }
+        if (result == CMP_WRITER_COMMITTED) {
+            zframe_t *reply = cmp_proto_encode (item->reply);
+            zmsg_append (item->envelope, &reply);
+            zmsg_send (&item->envelope, item->socket);
+        } else
+            s_send_error (self, item->socket, &item->envelope,
+                          cmp_proto_request_id (item->request),
+                          CMP_STATUS_STORAGE_FULL, NULL,
+                          "the store is full (store/map_max); nothing was "
+                          "stored");
+    }
+    for (size_t index = 0; index < batch->size; index++) {
+        cmp_writer_item_t *item = &batch->items[index];
+        for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
+            if (item->events[number].event)
+                s_publish (self, item->events[number].topic,
+                           &item->events[number].event);
+    }
+    for (cmp_case_event_t *fired =
+           (cmp_case_event_t *) zlistx_first (batch->fired);
+         fired; fired = (cmp_case_event_t *) zlistx_next (batch->fired))
+        s_publish (self, fired->topic, &fired->event);
+    if (batch->fired_count)
+        zsys_debug ("deadlines: points of %zu complaints fired%s",
+                    batch->fired_count, batch->fire_more ? ", more due" : "");
 }
 
 //  Act on the writer's result for the batch it has. Returns -1 when the
@@ -380,46 +420,16 @@ s_batch_done (cmp_server_t *self, int result)
         self->failed = true;
         return -1;
     }
-    for (size_t index = 0; index < batch->size; index++) {
-        cmp_writer_item_t *item = &batch->items[index];
-        if (!item->envelope) {
-            //  The daemon's own request (an archive): nobody to answer
-            self->sweeping = false;
-            continue;
-        }
-        if (result == CMP_WRITER_COMMITTED) {
-            zmsg_append (item->envelope, &item->reply_frame);
-            zmsg_send (&item->envelope, item->socket);
-        } else
-            s_send_error (self, item->socket, &item->envelope,
-                          cmp_proto_request_id (item->request),
-                          CMP_STATUS_STORAGE_FULL, NULL,
-                          "the store is full (store/map_max); nothing was "
-                          "stored");
-    }
-    //  Events go out in sequence order, after every reply
-    for (size_t index = 0; index < batch->size; index++) {
-        cmp_writer_item_t *item = &batch->items[index];
-        for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++)
-            if (item->event_frames[number])
-                s_publish (self, item->events[number].topic,
-                           &item->event_frames[number]);
-    }
-    cmp_case_event_t *fired = (cmp_case_event_t *) zlistx_first (batch->fired);
-    zframe_t *frame;
-    while (
-      fired
-      && (frame = (zframe_t *) zlistx_detach (batch->fired_frames, NULL))) {
-        s_publish (self, fired->topic, &frame);
-        fired = (cmp_case_event_t *) zlistx_next (batch->fired);
-    }
-    if (batch->fired_count)
-        zsys_debug ("deadlines: points of %zu complaints fired%s",
-                    batch->fired_count, batch->fire_more ? ", more due" : "");
-    s_batch_clear (batch);
+    //  Reloaded rules take over between batches; the writer then starts
+    //  on the next batch while this one is answered
     self->writing = NULL;
     s_cases_swap (self);
     s_timer_arm (self);
+    self->answering = batch;
+    s_batch_dispatch (self);
+    s_batch_answer (self, batch, result);
+    s_batch_clear (batch);
+    self->answering = NULL;
     return 0;
 }
 
@@ -545,7 +555,7 @@ s_handle_intake (zloop_t *loop, zsock_t *socket, void *argument)
         cmp_proto_destroy (&request);
     }
     s_batch_dispatch (self);
-    //  Both batches full: stop reading until the writer is done
+    //  Gathering batch full: stop reading until the writer is done
     if (self->gathering->size >= self->batch_max && !self->paused) {
         self->paused = true;
         zloop_reader_end (loop, socket);
@@ -1331,7 +1341,7 @@ cmp_server_new (cmp_config_t **config_p)
     if (!self->rulebook)
         goto failed;
     zsys_notice ("rules: %s", cmp_rulebook_summary (self->rulebook));
-    for (int index = 0; index < 2; index++) {
+    for (int index = 0; index < 3; index++) {
         cmp_writer_batch_t *batch = &self->batches[index];
         batch->store = self->store;
         batch->intake = self->intake;
@@ -1341,9 +1351,6 @@ cmp_server_new (cmp_config_t **config_p)
         batch->fired = zlistx_new ();
         assert (batch->fired);
         zlistx_set_destructor (batch->fired, cmp_case_event_free);
-        batch->fired_frames = zlistx_new ();
-        assert (batch->fired_frames);
-        zlistx_set_destructor (batch->fired_frames, s_frame_destroy);
     }
     self->gathering = &self->batches[0];
     self->writer = cmp_writer_new ();
@@ -1415,11 +1422,10 @@ cmp_server_destroy (cmp_server_t **self_p)
             close (self->signal_fd);
         //  The writer goes before the store it writes to
         zactor_destroy (&self->writer);
-        for (int index = 0; index < 2; index++) {
+        for (int index = 0; index < 3; index++) {
             s_batch_clear (&self->batches[index]);
             free (self->batches[index].items);
             zlistx_destroy (&self->batches[index].fired);
-            zlistx_destroy (&self->batches[index].fired_frames);
         }
         zsock_destroy (&self->events_socket);
         zsock_destroy (&self->api_socket);

@@ -72,32 +72,10 @@ s_write (cmp_writer_batch_t *batch)
         stored = s_apply (batch, &batch->items[index]) == 0;
     if (stored)
         stored = s_fire (batch) == 0;
-    if (stored && cmp_store_commit (batch->store) == 0) {
-        for (cmp_case_event_t *fired =
-               (cmp_case_event_t *) zlistx_first (batch->fired);
-             fired; fired = (cmp_case_event_t *) zlistx_next (batch->fired)) {
-            cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
-            cmp_proto_add_raw (event, &fired->event);
-            zlistx_add_end (batch->fired_frames, cmp_proto_encode (event));
-            cmp_proto_destroy (&event);
-        }
-        //  Encode here, so that the event loop only has to send
-        for (size_t index = 0; index < batch->size; index++) {
-            cmp_writer_item_t *item = &batch->items[index];
-            item->reply_frame = cmp_proto_encode (item->reply);
-            cmp_proto_destroy (&item->reply);
-            cmp_proto_destroy (&item->request);
-            for (int number = 0; number < CMP_CASE_EVENTS_MAX; number++) {
-                if (!item->events[number].event)
-                    continue;
-                cmp_proto_t *event = cmp_proto_new (CMP_PROTO_EVENT);
-                cmp_proto_add_raw (event, &item->events[number].event);
-                item->event_frames[number] = cmp_proto_encode (event);
-                cmp_proto_destroy (&event);
-            }
-        }
+    //  The replies and events are encoded by the event loop, which answers
+    //  this batch while the writer goes on with the next
+    if (stored && cmp_store_commit (batch->store) == 0)
         return CMP_WRITER_COMMITTED;
-    }
     cmp_store_abort (batch->store);
     s_reset (batch);
     return cmp_store_full (batch->store) ? CMP_WRITER_FULL : CMP_WRITER_FAILED;

@@ -15,8 +15,8 @@
                             requests are answered with what fired), in one
                             write transaction and commit it. Replies [i] with
                             CMP_WRITER_COMMITTED (each item then holds its
-                            encoded reply and event, and no longer its
-                            request), CMP_WRITER_FULL (the map
+                            reply and its stored events, batch->fired the
+                            events of the points fired), CMP_WRITER_FULL (the map
                             is full: nothing was stored; grow it and send
                             the batch again) or CMP_WRITER_FAILED (storage
                             failure: nothing may be acknowledged).
@@ -44,8 +44,6 @@ typedef struct
                              //  loaded when it came, or NULL
     cmp_proto_t *reply;      //  SUBMITTED, ACTED or ERROR, set by the writer
     cmp_case_event_t events[CMP_CASE_EVENTS_MAX]; //  Stored events
-    zframe_t *reply_frame;                        //  After commit: the reply
-    zframe_t *event_frames[CMP_CASE_EVENTS_MAX];  //  After commit: EVENTs
 } cmp_writer_item_t;
 
 //  A batch of requests for one transaction
@@ -61,7 +59,6 @@ typedef struct
     bool fire;                //  Also fire the deadline points due at now
     size_t fire_max;          //  ... of at most this many complaints
     zlistx_t *fired;          //  Writer: their events (cmp_case_event_t)
-    zlistx_t *fired_frames;   //  After commit: the EVENT frames of fired
     size_t fired_count;       //  Writer: complaints whose points fired
     bool fire_more;           //  Writer: more were due than fire_max
 } cmp_writer_batch_t;

@@ -1429,6 +1429,57 @@ cmp_proto_decode_map (int id, const void *data, size_t size)
 //  --------------------------------------------------------------------------
 //  Encoding
 
+//  Most messages are encoded in a buffer on the stack: msgpack-c's sbuffer
+//  would start each on the heap at 8 KB and grow it there
+#define BUFFER_LOCAL 8192
+
+typedef struct
+{
+    char *data;               //  local, or the heap once it overflowed
+    size_t size;              //  Bytes written
+    size_t alloc;             //  Bytes data holds
+    char local[BUFFER_LOCAL]; //  The first bytes
+} s_buffer_t;
+
+static void
+s_buffer_init (s_buffer_t *self)
+{
+    self->data = self->local;
+    self->size = 0;
+    self->alloc = BUFFER_LOCAL;
+}
+
+//  msgpack_packer write callback; never fails but by running out of memory
+static int
+s_buffer_write (void *data, const char *bytes, size_t size)
+{
+    s_buffer_t *self = (s_buffer_t *) data;
+    if (self->alloc - self->size < size) {
+        size_t alloc = self->alloc * 2;
+        while (alloc - self->size < size)
+            alloc *= 2;
+        char *grown = self->data == self->local
+                        ? (char *) malloc (alloc)
+                        : (char *) realloc (self->data, alloc);
+        assert (grown);
+        if (self->data == self->local)
+            memcpy (grown, self->local, self->size);
+        self->data = grown;
+        self->alloc = alloc;
+    }
+    memcpy (self->data + self->size, bytes, size);
+    self->size += size;
+    return 0;
+}
+
+static void
+s_buffer_destroy (s_buffer_t *self)
+{
+    if (self->data != self->local)
+        free (self->data);
+    self->data = NULL;
+}
+
 static void
 s_pack_string (msgpack_packer *packer, const char *string)
 {
@@ -1479,13 +1530,13 @@ s_map_present (cmp_proto_t *self, const s_field_t *schema)
 
 static void s_encode_map (cmp_proto_t *self,
                           const s_field_t *schema,
-                          msgpack_sbuffer *buffer,
+                          s_buffer_t *buffer,
                           msgpack_packer *packer);
 
 static void
 s_encode_field (cmp_proto_t *self,
                 const s_field_t *field,
-                msgpack_sbuffer *buffer,
+                s_buffer_t *buffer,
                 msgpack_packer *packer)
 {
     switch (field->kind) {
@@ -1520,8 +1571,8 @@ s_encode_field (cmp_proto_t *self,
             zchunk_t *raw =
               self->raws ? (zchunk_t *) zlistx_first (self->raws) : NULL;
             if (raw)
-                msgpack_sbuffer_write (buffer, (const char *) zchunk_data (raw),
-                                       zchunk_size (raw));
+                s_buffer_write (buffer, (const char *) zchunk_data (raw),
+                                zchunk_size (raw));
             else
                 s_encode_map (self, field->schema, buffer, packer);
             break;
@@ -1534,9 +1585,8 @@ s_encode_field (cmp_proto_t *self,
                 msgpack_pack_array (packer, zlistx_size (self->raws));
                 for (zchunk_t *raw = (zchunk_t *) zlistx_first (self->raws);
                      raw; raw = (zchunk_t *) zlistx_next (self->raws))
-                    msgpack_sbuffer_write (buffer,
-                                           (const char *) zchunk_data (raw),
-                                           zchunk_size (raw));
+                    s_buffer_write (buffer, (const char *) zchunk_data (raw),
+                                    zchunk_size (raw));
             } else {
                 zlistx_t *items = s_item_list (self, field);
                 msgpack_pack_array (packer, zlistx_size (items));
@@ -1551,7 +1601,7 @@ s_encode_field (cmp_proto_t *self,
 static void
 s_encode_map (cmp_proto_t *self,
               const s_field_t *schema,
-              msgpack_sbuffer *buffer,
+              s_buffer_t *buffer,
               msgpack_packer *packer)
 {
     size_t count = 0;
@@ -1572,10 +1622,10 @@ cmp_proto_encode (cmp_proto_t *self)
     assert (self);
     const s_message_t *message = s_message (self->id);
     assert (message);
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    s_buffer_t buffer;
+    s_buffer_init (&buffer);
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&packer, &buffer, s_buffer_write);
     msgpack_pack_array (&packer, 5);
     s_pack_string (&packer, CMP_PROTO_SIGNATURE);
     msgpack_pack_uint8 (&packer, CMP_PROTO_VERSION);
@@ -1583,15 +1633,13 @@ cmp_proto_encode (cmp_proto_t *self)
     msgpack_pack_uint64 (&packer, self->request_id);
     zchunk_t *raw = self->raws ? (zchunk_t *) zlistx_first (self->raws) : NULL;
     if (self->id == CMP_PROTO_EVENT && raw)
-        msgpack_sbuffer_write (&buffer, (const char *) zchunk_data (raw),
-                               zchunk_size (raw));
+        s_buffer_write (&buffer, (const char *) zchunk_data (raw),
+                        zchunk_size (raw));
     else
         s_encode_map (self, message->schema, &buffer, &packer);
-    size_t size = buffer.size;
-    char *data = msgpack_sbuffer_release (&buffer);
-    zframe_t *frame = zframe_new (data, size);
+    zframe_t *frame = zframe_new (buffer.data, buffer.size);
     assert (frame);
-    free (data);
+    s_buffer_destroy (&buffer);
     return frame;
 }
 
@@ -1601,14 +1649,14 @@ cmp_proto_encode_map (cmp_proto_t *self)
     assert (self);
     const s_field_t *schema = s_map_schema (self->id);
     assert (schema);
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    s_buffer_t buffer;
+    s_buffer_init (&buffer);
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&packer, &buffer, s_buffer_write);
     s_encode_map (self, schema, &buffer, &packer);
     zchunk_t *chunk = zchunk_new (buffer.data, buffer.size);
     assert (chunk);
-    msgpack_sbuffer_destroy (&buffer);
+    s_buffer_destroy (&buffer);
     return chunk;
 }
 
