@@ -781,10 +781,13 @@ cmp_proto_destroy (cmp_proto_t **self_p)
     assert (self_p);
     if (*self_p) {
         cmp_proto_t *self = *self_p;
+        //  Most slots are empty: test them here, not in a call each
         for (int index = 0; index < S_COUNT; index++)
-            zstr_free (&self->str[index]);
+            if (self->str[index])
+                free (self->str[index]);
         for (int index = 0; index < L_COUNT; index++)
-            zlist_destroy (&self->list[index]);
+            if (self->list[index])
+                zlist_destroy (&self->list[index]);
         zlistx_destroy (&self->items);
         zlistx_destroy (&self->clocks);
         zlistx_destroy (&self->raws);
