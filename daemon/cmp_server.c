@@ -7,8 +7,9 @@
     in one write transaction and commits it while the loop goes on
     gathering the next one; when it reports the commit, the loop hands it
     the gathered batch at once, then replies and publishes for the one
-    committed, so that the writer never waits for the answering. A full map is grown here, where no read is running, and
-    the batch is written again; any other storage failure stops the daemon
+    committed, so that the writer never waits for the answering. A full
+    map is grown here, where no read is running, and the batch is written
+    again; any other storage failure stops the daemon
     without acknowledging anything of the batch (LMDB may refuse every
     later transaction after such a failure), and its supervisor restarts
     it.

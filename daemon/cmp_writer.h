@@ -16,9 +16,9 @@
                             write transaction and commit it. Replies [i] with
                             CMP_WRITER_COMMITTED (each item then holds its
                             reply and its stored events, batch->fired the
-                            events of the points fired), CMP_WRITER_FULL (the map
-                            is full: nothing was stored; grow it and send
-                            the batch again) or CMP_WRITER_FAILED (storage
+                            events of the points fired), CMP_WRITER_FULL
+                            (the map is full: nothing was stored; grow it
+                            and send the batch again) or CMP_WRITER_FAILED (storage
                             failure: nothing may be acknowledged).
         $TERM               Ends the actor (zactor_destroy sends it).
 

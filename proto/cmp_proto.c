@@ -1432,57 +1432,6 @@ cmp_proto_decode_map (int id, const void *data, size_t size)
 //  --------------------------------------------------------------------------
 //  Encoding
 
-//  Most messages are encoded in a buffer on the stack: msgpack-c's sbuffer
-//  would start each on the heap at 8 KB and grow it there
-#define BUFFER_LOCAL 8192
-
-typedef struct
-{
-    char *data;               //  local, or the heap once it overflowed
-    size_t size;              //  Bytes written
-    size_t alloc;             //  Bytes data holds
-    char local[BUFFER_LOCAL]; //  The first bytes
-} s_buffer_t;
-
-static void
-s_buffer_init (s_buffer_t *self)
-{
-    self->data = self->local;
-    self->size = 0;
-    self->alloc = BUFFER_LOCAL;
-}
-
-//  msgpack_packer write callback; never fails but by running out of memory
-static int
-s_buffer_write (void *data, const char *bytes, size_t size)
-{
-    s_buffer_t *self = (s_buffer_t *) data;
-    if (self->alloc - self->size < size) {
-        size_t alloc = self->alloc * 2;
-        while (alloc - self->size < size)
-            alloc *= 2;
-        char *grown = self->data == self->local
-                        ? (char *) malloc (alloc)
-                        : (char *) realloc (self->data, alloc);
-        assert (grown);
-        if (self->data == self->local)
-            memcpy (grown, self->local, self->size);
-        self->data = grown;
-        self->alloc = alloc;
-    }
-    memcpy (self->data + self->size, bytes, size);
-    self->size += size;
-    return 0;
-}
-
-static void
-s_buffer_destroy (s_buffer_t *self)
-{
-    if (self->data != self->local)
-        free (self->data);
-    self->data = NULL;
-}
-
 static void
 s_pack_string (msgpack_packer *packer, const char *string)
 {
@@ -1533,13 +1482,13 @@ s_map_present (cmp_proto_t *self, const s_field_t *schema)
 
 static void s_encode_map (cmp_proto_t *self,
                           const s_field_t *schema,
-                          s_buffer_t *buffer,
+                          msgpack_sbuffer *buffer,
                           msgpack_packer *packer);
 
 static void
 s_encode_field (cmp_proto_t *self,
                 const s_field_t *field,
-                s_buffer_t *buffer,
+                msgpack_sbuffer *buffer,
                 msgpack_packer *packer)
 {
     switch (field->kind) {
@@ -1574,8 +1523,8 @@ s_encode_field (cmp_proto_t *self,
             zchunk_t *raw =
               self->raws ? (zchunk_t *) zlistx_first (self->raws) : NULL;
             if (raw)
-                s_buffer_write (buffer, (const char *) zchunk_data (raw),
-                                zchunk_size (raw));
+                msgpack_sbuffer_write (buffer, (const char *) zchunk_data (raw),
+                                       zchunk_size (raw));
             else
                 s_encode_map (self, field->schema, buffer, packer);
             break;
@@ -1588,8 +1537,9 @@ s_encode_field (cmp_proto_t *self,
                 msgpack_pack_array (packer, zlistx_size (self->raws));
                 for (zchunk_t *raw = (zchunk_t *) zlistx_first (self->raws);
                      raw; raw = (zchunk_t *) zlistx_next (self->raws))
-                    s_buffer_write (buffer, (const char *) zchunk_data (raw),
-                                    zchunk_size (raw));
+                    msgpack_sbuffer_write (buffer,
+                                           (const char *) zchunk_data (raw),
+                                           zchunk_size (raw));
             } else {
                 zlistx_t *items = s_item_list (self, field);
                 msgpack_pack_array (packer, zlistx_size (items));
@@ -1604,7 +1554,7 @@ s_encode_field (cmp_proto_t *self,
 static void
 s_encode_map (cmp_proto_t *self,
               const s_field_t *schema,
-              s_buffer_t *buffer,
+              msgpack_sbuffer *buffer,
               msgpack_packer *packer)
 {
     size_t count = 0;
@@ -1625,10 +1575,10 @@ cmp_proto_encode (cmp_proto_t *self)
     assert (self);
     const s_message_t *message = s_message (self->id);
     assert (message);
-    s_buffer_t buffer;
-    s_buffer_init (&buffer);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, s_buffer_write);
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
     msgpack_pack_array (&packer, 5);
     s_pack_string (&packer, CMP_PROTO_SIGNATURE);
     msgpack_pack_uint8 (&packer, CMP_PROTO_VERSION);
@@ -1636,13 +1586,15 @@ cmp_proto_encode (cmp_proto_t *self)
     msgpack_pack_uint64 (&packer, self->request_id);
     zchunk_t *raw = self->raws ? (zchunk_t *) zlistx_first (self->raws) : NULL;
     if (self->id == CMP_PROTO_EVENT && raw)
-        s_buffer_write (&buffer, (const char *) zchunk_data (raw),
-                        zchunk_size (raw));
+        msgpack_sbuffer_write (&buffer, (const char *) zchunk_data (raw),
+                               zchunk_size (raw));
     else
         s_encode_map (self, message->schema, &buffer, &packer);
-    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    size_t size = buffer.size;
+    char *data = msgpack_sbuffer_release (&buffer);
+    zframe_t *frame = zframe_new (data, size);
     assert (frame);
-    s_buffer_destroy (&buffer);
+    free (data);
     return frame;
 }
 
@@ -1652,14 +1604,14 @@ cmp_proto_encode_map (cmp_proto_t *self)
     assert (self);
     const s_field_t *schema = s_map_schema (self->id);
     assert (schema);
-    s_buffer_t buffer;
-    s_buffer_init (&buffer);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, s_buffer_write);
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
     s_encode_map (self, schema, &buffer, &packer);
     zchunk_t *chunk = zchunk_new (buffer.data, buffer.size);
     assert (chunk);
-    s_buffer_destroy (&buffer);
+    msgpack_sbuffer_destroy (&buffer);
     return chunk;
 }
 
