@@ -215,8 +215,10 @@ check-asan:
 memcheck: deps-test
 	@$(MAKE) --no-print-directory build
 	@mkdir -p tests/selftest-rw
-	valgrind --leak-check=full --error-exitcode=1 -q ./$(BUILD)/cmp_selftest
-	COMPLAINTD_BUILD=$(BUILD) COMPLAINTD_WRAPPER="valgrind --leak-check=full --error-exitcode=1 -q --soname-synonyms=somalloc=*jemalloc*" \
+	COMPLAINTD_TRIAGE_JIT=false \
+	    valgrind --leak-check=full --error-exitcode=1 -q ./$(BUILD)/cmp_selftest
+	COMPLAINTD_BUILD=$(BUILD) COMPLAINTD_OPTIONS="-o triage/jit=false" \
+	COMPLAINTD_WRAPPER="valgrind --leak-check=full --error-exitcode=1 -q --soname-synonyms=somalloc=*jemalloc*" \
 	    /usr/bin/python3 tests/integration/run.py
 
 bench: all $(BUILD)/complaint_bench

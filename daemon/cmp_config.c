@@ -83,6 +83,9 @@ static const s_key_t s_keys[] = {
    "unclassified"},
   {"triage/rules", T_STRING, "", 0, 0, true,
    "YAML file of triage rules; empty: the rules built in (triage.yaml)"},
+  {"triage/jit", T_BOOL, "true", 0, 0, true,
+   "run patterns as machine code compiled by PCRE2's JIT; off, in its "
+   "interpreter (several times slower; valgrind can check it)"},
   {"triage/repeat_window", T_TIME, "30d", 0, KEY_MAX, true,
    "an earlier complaint from the same phone or email within this makes "
    "a repeat"},

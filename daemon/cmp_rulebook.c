@@ -90,6 +90,14 @@ cmp_rulebook_new (cmp_config_t *config, zlist_t *errors)
                                       self->calendars, errors);
         if (!self->triage)
             goto failed;
+        cmp_triage_set_jit (self->triage,
+                            cmp_config_bool (config, "triage/jit"));
+        if (cmp_config_bool (config, "triage/jit")
+            && !cmp_triage_jit (self->triage))
+            zsys_warning ("triage: PCRE2's JIT cannot compile the patterns "
+                          "here (is code written at run time forbidden, as "
+                          "by systemd's MemoryDenyWriteExecute?); they run "
+                          "in its interpreter, several times slower");
     }
     filename = cmp_config_string (config, "sla/policies");
     //  Read even when off, so that a broken file is found at once
@@ -101,12 +109,15 @@ cmp_rulebook_new (cmp_config_t *config, zlist_t *errors)
         goto failed;
     self->sla_enabled = cmp_config_bool (config, "sla/enabled");
     self->summary = zsys_sprintf (
-      "triage %s%s%s%zu rules, deadlines %s%s with %zu policies, %zu "
+      "triage %s%s%s%zu rules%s, deadlines %s%s with %zu policies, %zu "
       "calendar%s",
       self->triage ? "rules " : "off",
       self->triage ? cmp_triage_version (self->triage) : "",
       self->triage ? " with " : ", ",
       self->triage ? cmp_triage_size (self->triage) : 0,
+      self->triage && !cmp_triage_jit (self->triage)
+        ? " (patterns in PCRE2's interpreter, no JIT)"
+        : "",
       cmp_config_bool (config, "sla/enabled") ? "" : "off, ",
       cmp_sla_version (self->sla), cmp_sla_size (self->sla),
       zhashx_size (self->calendars),
@@ -221,6 +232,16 @@ cmp_rulebook_test (bool verbose)
     assert (rc == 0);
     self = cmp_rulebook_new (config, errors);
     assert (self && !cmp_rulebook_triage (self));
+    cmp_rulebook_destroy (&self);
+
+    //  JIT off: the patterns run in PCRE2's interpreter, and the log says so
+    rc = cmp_config_set (config, "triage/enabled", "true");
+    assert (rc == 0);
+    rc = cmp_config_set (config, "triage/jit", "false");
+    assert (rc == 0);
+    self = cmp_rulebook_new (config, errors);
+    assert (self && !cmp_triage_jit (cmp_rulebook_triage (self)));
+    assert (strstr (cmp_rulebook_summary (self), "PCRE2's interpreter"));
     cmp_rulebook_destroy (&self);
 
     //  A broken rules file is refused with its file and line

@@ -80,6 +80,7 @@ typedef struct
     pcre2_match_data *data;       //  Reused for every match
     pcre2_match_context *context; //  Match limits
     pcre2_jit_stack *stack;       //  Stack for JIT matching
+    uint32_t options;             //  PCRE2_NO_JIT when JIT is off
 } s_matching_t;
 
 //  Every keyword of every rule is found in one pass over a text by an
@@ -162,6 +163,7 @@ struct _cmp_triage_t
     uint64_t *hits[T_COUNT];  //  Keywords found per text, a bit each
     size_t hit_words;         //  Size of each hits set in words
     uint32_t patterns;        //  Number of patterns
+    uint32_t interpreted;     //  Patterns that JIT could not compile
     uint64_t serial;          //  Unique among the rules of a process
     uint8_t *results;         //  Pattern results of an unscanned apply
 };
@@ -212,7 +214,8 @@ s_matcher_destroy (s_matcher_t **self_p)
 }
 
 static pcre2_code *
-s_compile (cmp_yaml_t *yaml,
+s_compile (cmp_triage_t *triage,
+           cmp_yaml_t *yaml,
            yaml_node_t *node,
            const char *what,
            const char *pattern,
@@ -230,8 +233,10 @@ s_compile (cmp_yaml_t *yaml,
                         (char *) message, (size_t) offset, pattern);
         return NULL;
     }
-    //  Without JIT (not every machine has it) matching is slower, not wrong
-    pcre2_jit_compile (compiled, PCRE2_JIT_COMPLETE);
+    //  Without JIT (not every machine or sandbox allows it) matching is
+    //  slower, not wrong
+    if (pcre2_jit_compile (compiled, PCRE2_JIT_COMPLETE))
+        triage->interpreted++;
     return compiled;
 }
 
@@ -345,7 +350,8 @@ s_matcher_new (cmp_triage_t *triage,
             snprintf (path, sizeof (path), "%.100s.pattern", what);
             const char *pattern = cmp_yaml_string (yaml, value, path);
             if (!pattern
-                || !(self->pattern = s_compile (yaml, value, path, pattern, 0)))
+                || !(self->pattern =
+                       s_compile (triage, yaml, value, path, pattern, 0)))
                 rc = -1;
             else
                 self->slot = triage->patterns++;
@@ -832,7 +838,6 @@ s_read_defaults (cmp_triage_t *self, cmp_yaml_t *yaml, yaml_node_t *node)
     return rc;
 }
 
-//  Label "#" the first 12 hex digits of the text's SHA-1
 static void
 s_matching_init (s_matching_t *self)
 {
@@ -853,6 +858,7 @@ s_matching_fini (s_matching_t *self)
     pcre2_jit_stack_free (self->stack);
 }
 
+//  Label "#" the first 12 hex digits of the text's SHA-1
 static char *
 s_version (const char *label, const char *text, size_t size)
 {
@@ -1005,6 +1011,21 @@ cmp_triage_size (cmp_triage_t *self)
     return self->size;
 }
 
+void
+cmp_triage_set_jit (cmp_triage_t *self, bool jit)
+{
+    assert (self);
+    self->applying.options = jit ? 0 : PCRE2_NO_JIT;
+    self->scanning.options = self->applying.options;
+}
+
+bool
+cmp_triage_jit (cmp_triage_t *self)
+{
+    assert (self);
+    return self->applying.options == 0 && self->interpreted == 0;
+}
+
 const char *
 cmp_triage_priority (cmp_triage_t *self,
                      const char *severity,
@@ -1058,7 +1079,8 @@ s_found (s_facts_t *facts, s_matcher_t *matcher, const char *texts[2])
     for (int index = 0; index < 2 && !*result; index++)
         if (texts[index]
             && pcre2_match (matcher->pattern, (PCRE2_SPTR) texts[index],
-                            PCRE2_ZERO_TERMINATED, 0, PCRE2_NO_UTF_CHECK,
+                            PCRE2_ZERO_TERMINATED, 0,
+                            PCRE2_NO_UTF_CHECK | facts->matching->options,
                             facts->matching->data, facts->matching->context)
                  >= 0)
             *result = FOUND;
@@ -1752,7 +1774,8 @@ s_guards_hold (cmp_triage_t *self, const char **texts)
                 size_t size = strlen (*text), start = 0;
                 while (start <= size
                        && pcre2_match (matcher->pattern, (PCRE2_SPTR) *text,
-                                       size, start, 0, self->applying.data,
+                                       size, start, self->applying.options,
+                                       self->applying.data,
                                        self->applying.context)
                             >= 0) {
                     PCRE2_SIZE *span =
@@ -1816,6 +1839,16 @@ s_apply (cmp_triage_t *self,
     zchunk_destroy (&other);
 }
 
+//  False if COMPLAINTD_TRIAGE_JIT=false: make memcheck runs the patterns
+//  of these tests in PCRE2's interpreter, as valgrind cannot check JIT
+//  code
+static bool
+s_test_jit (void)
+{
+    const char *jit = getenv ("COMPLAINTD_TRIAGE_JIT");
+    return !jit || !streq (jit, "false");
+}
+
 //  Rules from text, which must be valid
 static cmp_triage_t *
 s_rules (const char *text, zhashx_t *calendars)
@@ -1829,6 +1862,7 @@ s_rules (const char *text, zhashx_t *calendars)
         printf ("%s\n", error);
     fflush (stdout);
     assert (self);
+    cmp_triage_set_jit (self, s_test_jit ());
     zlist_destroy (&errors);
     return self;
 }
@@ -1966,6 +2000,16 @@ cmp_triage_test (bool verbose)
     assert (streq (cmp_proto_priority (record), "high"));
     assert (streq (cmp_proto_decided_by (record, "priority"), "shouting"));
     cmp_proto_destroy (&record);
+
+    //  The same in PCRE2's interpreter, and back
+    cmp_triage_set_jit (self, false);
+    assert (!cmp_triage_jit (self));
+    record = s_record ("web", "那个医生很rude！！！");
+    s_apply (self, record, 0, &result);
+    assert (result.matched == 2);
+    assert (streq (cmp_proto_decided_by (record, "priority"), "shouting"));
+    cmp_proto_destroy (&record);
+    cmp_triage_set_jit (self, s_test_jit ());
     record = s_record ("web", "医生迟到了");
     cmp_proto_set_demands (record, "请退款 refund");
     s_apply (self, record, 0, &result);
@@ -2131,6 +2175,7 @@ cmp_triage_test (bool verbose)
     self = cmp_triage_new ("triage.yaml", cmp_shipped_triage,
                            strlen (cmp_shipped_triage), calendars, errors);
     assert (self);
+    cmp_triage_set_jit (self, s_test_jit ());
     int failures = 0;
     for (int index = 0; s_shipped_cases[index].channel; index++) {
         record = s_record (s_shipped_cases[index].channel,

@@ -60,6 +60,17 @@ const char *cmp_triage_version (cmp_triage_t *self);
 //  How many rules there are.
 size_t cmp_triage_size (cmp_triage_t *self);
 
+//  Run the patterns as machine code compiled by PCRE2's JIT (the
+//  default) or, jit false, in PCRE2's interpreter: slower, but valgrind
+//  can check it (it reports JIT code's 16-byte reads past the end of a
+//  text). Call before the rules are shared between threads.
+void cmp_triage_set_jit (cmp_triage_t *self, bool jit);
+
+//  True if every pattern runs as JIT code: JIT is on and compiled them
+//  all. It cannot where the system forbids memory that is first written
+//  and then run (systemd's MemoryDenyWriteExecute).
+bool cmp_triage_jit (cmp_triage_t *self);
+
 //  Scan a complaint's texts (a SUBMIT or COMPLAINT) ahead of its triage:
 //  the keywords found, and the result of every pattern that a rule may
 //  need whatever the repeat count and the time turn out to be. The

@@ -17,6 +17,8 @@ Environment:
     COMPLAINTD_WRAPPER  command prefix for the daemon, for example
                         "valgrind --leak-check=full --error-exitcode=1 -q";
                         timeouts are then longer
+    COMPLAINTD_OPTIONS  options for every complaintd run, ahead of the
+                        test's own, for example "-o triage/jit=false"
     COMPLAINTD_TIMEOUT_SCALE  multiply every timeout by this factor
     COMPLAINTD_TEST_SEED      seed of the tests that use random data
 """
@@ -55,6 +57,7 @@ BUILD = _build_dir()
 COMPLAINTD = os.path.join(BUILD, "complaintd")
 COMPLAINTCTL = os.path.join(BUILD, "complaintctl")
 WRAPPER = shlex.split(os.environ.get("COMPLAINTD_WRAPPER", ""))
+OPTIONS = shlex.split(os.environ.get("COMPLAINTD_OPTIONS", ""))
 SCALE = float(os.environ.get("COMPLAINTD_TIMEOUT_SCALE")
               or (10 if WRAPPER else 1))
 
@@ -455,7 +458,7 @@ class Daemon:
     # -- process -----------------------------------------------------------
 
     def command(self, args=None):
-        return WRAPPER + [COMPLAINTD, "-c", self.config_path] + \
+        return WRAPPER + [COMPLAINTD] + OPTIONS + ["-c", self.config_path] + \
             (self.args if args is None else list(args))
 
     def start(self, args=None, prefix=(), wait=True):
@@ -767,7 +770,7 @@ def run(command, timeout=None, input=None):
 def run_daemon(*args, timeout=None):
     """Run complaintd with args (not as a server: --version, --help,
     --check-config); returns (status, stdout, stderr)."""
-    return run(WRAPPER + [COMPLAINTD] + [str(arg) for arg in args],
+    return run(WRAPPER + [COMPLAINTD] + OPTIONS + [str(arg) for arg in args],
                timeout=timeout)
 
 

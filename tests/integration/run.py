@@ -13,7 +13,8 @@ if no test failed.
 The interpreter needs the zmq (pyzmq) and msgpack modules. Environment:
 COMPLAINTD_BUILD (directory of complaintd and complaintctl, default
 "build"), COMPLAINTD_WRAPPER (command prefix for the daemon, e.g. valgrind;
-timeouts are then longer), COMPLAINTD_TIMEOUT_SCALE.
+timeouts are then longer), COMPLAINTD_OPTIONS (options for every complaintd
+run), COMPLAINTD_TIMEOUT_SCALE.
 """
 
 import importlib

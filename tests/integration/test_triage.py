@@ -7,18 +7,21 @@ at intake.
 Most tests write a small rules file of their own into the daemon's
 directory (triage/rules); one uses the rules built into the daemon."""
 
+import ctypes
 import hashlib
 import os
 import re
 import signal
+import subprocess
 import textwrap
 import time
 
 import msgpack
 
-from harness import (PERSONAL_KEYS, READER, TOP, Daemon, Subscriber,
-                     assert_error, assert_reply, next_request_id, pack,
-                     request, run_daemon, scaled, submit_fields, wait_for)
+from harness import (COMPLAINTD, OPTIONS, PERSONAL_KEYS, READER, TOP,
+                     WRAPPER, Daemon, SkipTest, Subscriber, assert_error,
+                     assert_reply, next_request_id, pack, python, request,
+                     run_daemon, scaled, submit_fields, wait_for)
 
 # --------------------------------------------------------------------------
 #  Rules files
@@ -337,6 +340,43 @@ def test_shipped_rules_classify_a_chinese_billing_complaint():
         record["triage"]["matched"], record["triage"]
     check_version(record["triage"]["rules"], label)
     daemon.stop()
+
+
+def test_patterns_run_in_the_interpreter_with_jit_off():
+    """triage/jit = false: the same rules match, the patterns run in
+    PCRE2's interpreter, and the log says so."""
+    daemon = Daemon(settings={"triage/jit": "false"})
+    assert re.search(r"rules: triage rules \S+ with \d+ rules \(patterns "
+                     r"in PCRE2's interpreter, no JIT\)", daemon.log_text()), \
+        daemon.log_text()
+    record = submit(daemon, "nojit-shout", "收费处多收了我两百元！！！",
+                    channel="phone")
+    assert record["case"]["category"] == "fees_billing", record["case"]
+    assert "agitated-exclamations" in record["triage"]["matched"], \
+        record["triage"]
+    daemon.stop()
+
+
+def test_where_code_written_at_run_time_is_forbidden_the_log_says_so():
+    """Under Linux's MDWE (what systemd's MemoryDenyWriteExecute sets)
+    PCRE2's JIT cannot compile: complaintd warns and the patterns run
+    in the interpreter."""
+    if WRAPPER:
+        raise SkipTest("valgrind itself writes code at run time")
+    libc = ctypes.CDLL(None, use_errno=True)
+    probe = subprocess.run([python(), "-c",
+                            "import ctypes, sys; sys.exit(ctypes.CDLL(None)"
+                            ".prctl(65, 1, 0, 0, 0) != 0)"])
+    if probe.returncode != 0:
+        raise SkipTest("this kernel has no PR_SET_MDWE (Linux 6.3)")
+    done = subprocess.run(
+        [COMPLAINTD] + OPTIONS + ["--check-config"], capture_output=True,
+        preexec_fn=lambda: libc.prctl(65, 1, 0, 0, 0), timeout=scaled(30))
+    stdout = done.stdout.decode("utf-8", "replace")
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0, (stdout, stderr)
+    assert "patterns in PCRE2's interpreter, no JIT" in stdout, stdout
+    assert "PCRE2's JIT cannot compile the patterns here" in stderr, stderr
 
 
 # --------------------------------------------------------------------------
