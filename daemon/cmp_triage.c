@@ -86,8 +86,12 @@ typedef struct
 //  Every keyword of every rule is found in one pass over a text by an
 //  Aho-Corasick automaton (a trie of the keywords, in lower case, with
 //  failure links); a rule then looks its keywords up in the set found.
-//  The cost of a triage grows with the length of the text, hardly with
-//  the number of rules.
+//  The automaton is compiled into a table with a row per node and a
+//  column per class of bytes (each byte that some keyword holds, in
+//  either case, has a class of its own; every other byte shares class
+//  0), so that a scan takes one load per byte of text. The cost of a
+//  triage grows with the length of the text, hardly with the number of
+//  rules.
 typedef struct
 {
     uint32_t first; //  First edge, or NONE
@@ -113,18 +117,25 @@ typedef struct
 
 typedef struct
 {
-    zhashx_t *index;     //  "w:" or "p:" and the keyword -> id + 1
-    zlistx_t *texts;     //  Keywords in lower case, by id
-    uint32_t size;       //  Number of keywords
-    size_t *lengths;     //  Byte length per keyword
-    bool *word_start;    //  Must start a word, per keyword
-    s_node_t *nodes;     //  Trie nodes; 0 is the root
-    uint32_t node_count; //  Nodes used
-    s_edge_t *edges;     //  Edges
-    uint32_t edge_count; //  Edges used
-    s_output_t *outputs; //  One output per keyword
-    uint32_t root[256];  //  The root's edges, direct (NONE: none)
+    zhashx_t *index;      //  "w:" or "p:" and the keyword -> id + 1
+    zlistx_t *texts;      //  Keywords in lower case, by id
+    uint32_t size;        //  Number of keywords
+    size_t *lengths;      //  Byte length per keyword
+    bool *word_start;     //  Must start a word, per keyword
+    s_node_t *nodes;      //  Trie nodes; 0 is the root
+    uint32_t node_count;  //  Nodes used
+    s_edge_t *edges;      //  Edges
+    uint32_t edge_count;  //  Edges used
+    s_output_t *outputs;  //  One output per keyword
+    uint32_t root[256];   //  The root's edges, direct (NONE: none)
+    uint8_t classes[256]; //  Class of each byte, its case folded
+    uint32_t width;       //  Number of classes: the table's row size
+    uint32_t *table;      //  Row offset of the next node, | EMITS
 } s_keywords_t;
+
+//  In a table entry: the node reached ends a keyword, or has one on its
+//  failure chain
+#define EMITS 0x80000000u
 
 typedef struct
 {
@@ -445,6 +456,47 @@ s_keywords_build (s_keywords_t *self)
               self->nodes[fail].own != NONE ? fail : self->nodes[fail].dict;
         }
     }
+    //  Classes of bytes: one per byte on some edge, the same for both
+    //  cases of a letter, 0 for the rest
+    memset (self->classes, 0, sizeof (self->classes));
+    self->width = 1;
+    for (uint32_t edge = 0; edge < self->edge_count; edge++)
+        if (!self->classes[self->edges[edge].byte])
+            self->classes[self->edges[edge].byte] = (uint8_t) self->width++;
+    for (int byte = 0; byte < 256; byte++)
+        if (self->root[byte] != NONE && !self->classes[byte])
+            self->classes[byte] = (uint8_t) self->width++;
+    assert (self->width <= 256);
+    for (int byte = 0; byte < 256; byte++)
+        self->classes[byte] = self->classes[(uint8_t) tolower (byte)];
+    //  A byte of each class, to follow the trie's edges by
+    uint8_t sample[256] = {0};
+    for (int byte = 0; byte < 256; byte++)
+        if (tolower (byte) == byte)
+            sample[self->classes[byte]] = (uint8_t) byte;
+    //  The table, breadth first: where a node has no edge for a class it
+    //  goes where its failure link goes, a row already filled
+    size_t cells = (size_t) self->node_count * self->width;
+    assert (cells < EMITS);
+    self->table = (uint32_t *) zmalloc (cells * sizeof (uint32_t));
+    assert (self->table);
+    for (size_t index = 0; index <= tail; index++) {
+        uint32_t node = index ? queue[index - 1] : 0;
+        uint32_t *row = self->table + (size_t) node * self->width;
+        uint32_t *fallback =
+          self->table + (size_t) self->nodes[node].fail * self->width;
+        for (uint32_t column = 0; column < self->width; column++) {
+            uint32_t next = column ? s_step (self, node, sample[column]) : NONE;
+            if (next == NONE)
+                row[column] = node ? fallback[column] : 0;
+            else
+                row[column] = next * self->width
+                              | (self->nodes[next].own != NONE
+                                     || self->nodes[next].dict != NONE
+                                   ? EMITS
+                                   : 0);
+        }
+    }
     free (queue);
 }
 
@@ -458,20 +510,22 @@ s_keywords_destroy (s_keywords_t *self)
     free (self->outputs);
     free (self->lengths);
     free (self->word_start);
+    free (self->table);
 }
 
 //  Mark in hits every keyword text holds, in one pass
 static void
 s_keywords_scan (s_keywords_t *self, const char *text, uint64_t *hits)
 {
-    uint32_t state = 0;
     const uint8_t *bytes = (const uint8_t *) text;
+    const uint32_t *table = self->table;
+    uint32_t row = 0;
     for (size_t index = 0; bytes[index]; index++) {
-        uint8_t byte = (uint8_t) tolower (bytes[index]);
-        uint32_t next;
-        while ((next = s_step (self, state, byte)) == NONE && state != 0)
-            state = self->nodes[state].fail;
-        state = next == NONE ? 0 : next;
+        uint32_t entry = table[row + self->classes[bytes[index]]];
+        row = entry & ~EMITS;
+        if (!(entry & EMITS))
+            continue;
+        uint32_t state = row / self->width;
         uint32_t node =
           self->nodes[state].own != NONE ? state : self->nodes[state].dict;
         for (; node != NONE; node = self->nodes[node].dict)
@@ -2207,6 +2261,39 @@ cmp_triage_test (bool verbose)
     zhashx_destroy (&calendars);
     cmp_calendar_destroy (&calendar);
     zlist_destroy (&errors);
+
+    //  The keyword automaton: a keyword inside another, a false start
+    //  that falls back, Latin letters in any case, the start of a word
+    self = s_rules (TABLE "rules:\n"
+                          "  - name: long\n"
+                          "    when: {text: [多收费]}\n"
+                          "    set: {tags: [long]}\n"
+                          "  - name: short\n"
+                          "    when: {text: [收费]}\n"
+                          "    set: {tags: [short]}\n"
+                          "  - name: latin\n"
+                          "    when: {text: [Refund Now]}\n"
+                          "    set: {tags: [latin]}\n",
+                    NULL);
+    static const struct
+    {
+        const char *text;
+        size_t matched;
+    } keyword_texts[] = {{"多多收费，请 REFUND now!", 3},
+                         {"多收费", 2},
+                         {"收费", 1},
+                         {"多收 费", 0},
+                         {"refund no", 0},
+                         {"xrefund now", 0},
+                         {"(rEfUnD nOw)", 1}};
+    for (size_t index = 0;
+         index < sizeof (keyword_texts) / sizeof (keyword_texts[0]); index++) {
+        record = s_record ("web", keyword_texts[index].text);
+        s_apply (self, record, 0, &result);
+        assert (result.matched == keyword_texts[index].matched);
+        cmp_proto_destroy (&record);
+    }
+    cmp_triage_destroy (&self);
 
     //  Errors name the file, the line and the problem
     s_refused ("rules: []\n", "needs a priority table");
