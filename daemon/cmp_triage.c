@@ -71,16 +71,37 @@ typedef struct
     s_ids_t none;        //  None of these may be found
     pcre2_code *pattern; //  A PCRE2 pattern that must match
     uint32_t slot;       //  Its place in a complaint's pattern results
+    uint64_t *gates;     //  With pattern and any: any as a set of ids
 } s_matcher_t;
+
+//  Where a keyword was found: its id and the offset just after it
+typedef struct
+{
+    uint32_t keyword;
+    uint32_t end;
+} s_place_t;
+
+//  The keywords found in one text of a complaint, in the order of their
+//  ends: where the patterns with keywords run
+typedef struct
+{
+    const char *text;  //  The text, or NULL: free
+    s_place_t *places; //  Every keyword found in it
+    size_t size;       //  How many
+    size_t max;        //  Room for
+} s_places_t;
+
+#define PLACED_TEXTS 5 //  Texts of a complaint: T_DESCRIPTION to T_STAFF
 
 //  What one thread needs to run patterns: PCRE2's match data and JIT
 //  stack may not be shared between threads
 typedef struct
 {
-    pcre2_match_data *data;       //  Reused for every match
-    pcre2_match_context *context; //  Match limits
-    pcre2_jit_stack *stack;       //  Stack for JIT matching
-    uint32_t options;             //  PCRE2_NO_JIT when JIT is off
+    pcre2_match_data *data;          //  Reused for every match
+    pcre2_match_context *context;    //  Match limits
+    pcre2_jit_stack *stack;          //  Stack for JIT matching
+    uint32_t options;                //  PCRE2_NO_JIT when JIT is off
+    s_places_t placed[PLACED_TEXTS]; //  Keywords of this complaint's texts
 } s_matching_t;
 
 //  Every keyword of every rule is found in one pass over a text by an
@@ -219,6 +240,7 @@ s_matcher_destroy (s_matcher_t **self_p)
     free (self->any.ids);
     free (self->all.ids);
     free (self->none.ids);
+    free (self->gates);
     pcre2_code_free (self->pattern);
     free (self);
     *self_p = NULL;
@@ -513,9 +535,26 @@ s_keywords_destroy (s_keywords_t *self)
     free (self->table);
 }
 
-//  Mark in hits every keyword text holds, in one pass
+//  Add a place to placed, growing it as needed
 static void
-s_keywords_scan (s_keywords_t *self, const char *text, uint64_t *hits)
+s_place (s_places_t *placed, uint32_t keyword, size_t end)
+{
+    if (placed->size == placed->max) {
+        placed->max = placed->max ? placed->max * 2 : 64;
+        placed->places = (s_place_t *) realloc (
+          placed->places, placed->max * sizeof (s_place_t));
+        assert (placed->places);
+    }
+    placed->places[placed->size++] = (s_place_t){keyword, (uint32_t) end};
+}
+
+//  Mark in hits (unless NULL) every keyword text holds, and add each
+//  place where one ends to placed (unless NULL), in one pass
+static void
+s_keywords_scan (s_keywords_t *self,
+                 const char *text,
+                 uint64_t *hits,
+                 s_places_t *placed)
 {
     const uint8_t *bytes = (const uint8_t *) text;
     const uint32_t *table = self->table;
@@ -535,7 +574,10 @@ s_keywords_scan (s_keywords_t *self, const char *text, uint64_t *hits)
                 if (self->word_start[output] && start > 0
                     && s_word_byte (bytes[start - 1]))
                     continue;
-                hits[output / 64] |= 1ULL << (output % 64);
+                if (hits)
+                    hits[output / 64] |= 1ULL << (output % 64);
+                if (placed)
+                    s_place (placed, output, index + 1);
             }
     }
 }
@@ -904,9 +946,19 @@ s_matching_init (s_matching_t *self)
     pcre2_jit_stack_assign (self->context, NULL, self->stack);
 }
 
+//  Forget the texts placed: a new complaint
+static void
+s_placed_clear (s_matching_t *self)
+{
+    for (int index = 0; index < PLACED_TEXTS; index++)
+        self->placed[index].text = NULL;
+}
+
 static void
 s_matching_fini (s_matching_t *self)
 {
+    for (int index = 0; index < PLACED_TEXTS; index++)
+        free (self->placed[index].places);
     pcre2_match_data_free (self->data);
     pcre2_match_context_free (self->context);
     pcre2_jit_stack_free (self->stack);
@@ -1005,6 +1057,18 @@ done:
         }
         self->results = (uint8_t *) zmalloc (self->patterns + 1);
         assert (self->results);
+        for (size_t index = 0; index < self->size; index++)
+            for (int target = 0; target < T_COUNT; target++) {
+                s_matcher_t *matcher = self->rules[index].texts[target];
+                if (!matcher || !matcher->pattern || !matcher->any.size)
+                    continue;
+                matcher->gates =
+                  (uint64_t *) zmalloc (self->hit_words * sizeof (uint64_t));
+                assert (matcher->gates);
+                for (size_t id = 0; id < matcher->any.size; id++)
+                    matcher->gates[matcher->any.ids[id] / 64] |=
+                      1ULL << (matcher->any.ids[id] % 64);
+            }
         s_matching_init (&self->applying);
         s_matching_init (&self->scanning);
         //  A scan made by other rules, even at the same address, is not
@@ -1111,6 +1175,7 @@ typedef struct
     uint64_t *hits[T_COUNT][2];    //  Keywords found, per text
     uint8_t *results;              //  Pattern results, per slot
     s_matching_t *matching;        //  For the patterns not yet run
+    s_keywords_t *keywords;        //  The rules' keywords
 } s_facts_t;
 
 //  Valid UTF-8 text, or NULL (never matched)
@@ -1120,9 +1185,81 @@ s_checked (const char *text)
     return text && cmp_proto_utf8_error (text, strlen (text)) < 0 ? text : NULL;
 }
 
-//  True if the matcher's pattern matches one of the texts. Each pattern
-//  runs once per complaint: its result is kept in facts->results[slot]
-//  (0 not run yet, FOUND or NOT_FOUND).
+//  True if a sentence ends just before offset: after 。！？ or ! ? or a
+//  line break, or after a full stop that a space or the end follows
+static bool
+s_sentence_ends (const uint8_t *text, size_t offset)
+{
+    if (offset == 0)
+        return false;
+    uint8_t last = text[offset - 1];
+    if (last == '\n' || last == '!' || last == '?')
+        return true;
+    if (last == '.')
+        return text[offset] == 0 || isspace (text[offset]);
+    //  。 is E3 80 82, ！ EF BC 81, ？ EF BC 9F
+    return offset >= 3
+           && ((text[offset - 3] == 0xE3 && text[offset - 2] == 0x80
+                && last == 0x82)
+               || (text[offset - 3] == 0xEF && text[offset - 2] == 0xBC
+                   && (last == 0x81 || last == 0x9F)));
+}
+
+//  Where the keywords of text are to be kept: its slot in matching,
+//  else a free one, emptied
+static s_places_t *
+s_placed_slot (s_matching_t *matching, const char *text, bool *known)
+{
+    s_places_t *free_one = NULL;
+    for (int index = 0; index < PLACED_TEXTS; index++) {
+        s_places_t *placed = &matching->placed[index];
+        if (placed->text == text) {
+            *known = true;
+            return placed;
+        }
+        if (!placed->text && !free_one)
+            free_one = placed;
+    }
+    assert (free_one);
+    free_one->text = text;
+    free_one->size = 0;
+    *known = false;
+    return free_one;
+}
+
+//  The keywords found in text: kept by the scan that found the hits, or
+//  else (the hits came from a scan made ahead) scanned for now
+static s_places_t *
+s_placed (s_facts_t *facts, const char *text)
+{
+    bool known;
+    s_places_t *placed = s_placed_slot (facts->matching, text, &known);
+    if (!known)
+        s_keywords_scan (facts->keywords, text, NULL, placed);
+    return placed;
+}
+
+//  True if the pattern matches text from start to end as a text of its
+//  own
+static bool
+s_match (s_facts_t *facts,
+         s_matcher_t *matcher,
+         const char *text,
+         size_t start,
+         size_t end)
+{
+    return pcre2_match (matcher->pattern, (PCRE2_SPTR) text + start,
+                        end - start, 0,
+                        PCRE2_NO_UTF_CHECK | facts->matching->options,
+                        facts->matching->data, facts->matching->context)
+           >= 0;
+}
+
+//  True if the matcher's pattern matches one of the texts. A pattern
+//  with keywords (any) runs on each sentence that holds one of them, as
+//  a text of its own; one without, on the whole text. Each pattern runs
+//  once per complaint: its result is kept in facts->results[slot] (0 not
+//  run yet, FOUND or NOT_FOUND).
 #define FOUND 1
 #define NOT_FOUND 2
 
@@ -1130,14 +1267,39 @@ static bool
 s_found (s_facts_t *facts, s_matcher_t *matcher, const char *texts[2])
 {
     uint8_t *result = &facts->results[matcher->slot];
-    for (int index = 0; index < 2 && !*result; index++)
-        if (texts[index]
-            && pcre2_match (matcher->pattern, (PCRE2_SPTR) texts[index],
-                            PCRE2_ZERO_TERMINATED, 0,
-                            PCRE2_NO_UTF_CHECK | facts->matching->options,
-                            facts->matching->data, facts->matching->context)
-                 >= 0)
-            *result = FOUND;
+    for (int index = 0; index < 2 && !*result; index++) {
+        const char *text = texts[index];
+        if (!text)
+            continue;
+        if (!matcher->gates) {
+            if (s_match (facts, matcher, text, 0, strlen (text)))
+                *result = FOUND;
+            continue;
+        }
+        const uint8_t *bytes = (const uint8_t *) text;
+        s_places_t *placed = s_placed (facts, text);
+        size_t from = 0, to = 0; //  The sentences tried last
+        for (size_t place = 0; place < placed->size && !*result; place++) {
+            uint32_t keyword = placed->places[place].keyword;
+            if (!(matcher->gates[keyword / 64] & (1ULL << (keyword % 64))))
+                continue;
+            size_t end = placed->places[place].end;
+            size_t first = end - facts->keywords->lengths[keyword];
+            if (first >= from && end <= to)
+                continue;
+            size_t start = first;
+            while (start > 0 && !s_sentence_ends (bytes, start))
+                start--;
+            while (start < first && isspace (bytes[start]))
+                start++;
+            while (bytes[end] && !s_sentence_ends (bytes, end))
+                end++;
+            if (s_match (facts, matcher, text, start, end))
+                *result = FOUND;
+            from = start;
+            to = end;
+        }
+    }
     if (!*result)
         *result = NOT_FOUND;
     return *result == FOUND;
@@ -1256,19 +1418,26 @@ s_facts_fill (cmp_triage_t *self,
               uint64_t *hits[T_COUNT],
               uint8_t *results,
               cmp_triage_scan_t *scan,
+              s_matching_t *matching,
               s_facts_t *facts)
 {
     memset (facts, 0, sizeof (*facts));
+    facts->keywords = &self->keywords;
+    facts->matching = matching;
+    s_placed_clear (matching);
     for (int target = T_DESCRIPTION; target < T_COUNT; target++) {
         const char *text = s_target_text (record, target);
         if (scan)
             text = scan->valid & (1u << target) ? text : NULL;
         else {
-            //  One pass over each text finds every keyword of every rule
+            //  One pass over each text finds every keyword of every rule,
+            //  and where each is for the patterns
             text = s_checked (text);
             memset (hits[target], 0, self->hit_words * sizeof (uint64_t));
+            bool known;
             if (text)
-                s_keywords_scan (&self->keywords, text, hits[target]);
+                s_keywords_scan (&self->keywords, text, hits[target],
+                                 s_placed_slot (matching, text, &known));
         }
         facts->texts[target][0] = text;
         if (text)
@@ -1309,13 +1478,13 @@ cmp_triage_scan_new (cmp_triage_t *self, cmp_proto_t *complaint)
         scan->hits[target] = (uint64_t *) (block + target * hit_bytes);
     scan->results = block + T_COUNT * hit_bytes;
     s_facts_t facts;
-    s_facts_fill (self, complaint, 0, scan->hits, scan->results, NULL, &facts);
+    s_facts_fill (self, complaint, 0, scan->hits, scan->results, NULL,
+                  &self->scanning, &facts);
     for (int target = T_DESCRIPTION; target < T_COUNT; target++)
         if (facts.texts[target][0])
             scan->valid |= 1u << target;
     //  Run every pattern a rule may need: the rules' other conditions
     //  decide which, so that this costs what the triage would
-    facts.matching = &self->scanning;
     for (size_t index = 0; index < self->size; index++)
         s_rule_holds (self, &self->rules[index], &facts, true);
     return scan;
@@ -1342,11 +1511,10 @@ cmp_triage_apply (cmp_triage_t *self,
     s_facts_t facts;
     if (scan && scan->serial == self->serial)
         s_facts_fill (self, record, now, scan->hits, scan->results, scan,
-                      &facts);
+                      &self->applying, &facts);
     else
         s_facts_fill (self, record, now, self->hits, self->results, NULL,
-                      &facts);
-    facts.matching = &self->applying;
+                      &self->applying, &facts);
 
     const char *decided[F_COUNT] = {NULL};
     const char *by[F_COUNT] = {NULL};
@@ -1838,7 +2006,7 @@ s_guards_hold (cmp_triage_t *self, const char **texts)
                     snprintf (match, sizeof (match), "%.*s",
                               (int) (span[1] - span[0]), *text + span[0]);
                     memset (hits, 0, self->hit_words * sizeof (uint64_t));
-                    s_keywords_scan (&self->keywords, match, hits);
+                    s_keywords_scan (&self->keywords, match, hits, NULL);
                     uint64_t *sets[2] = {hits, NULL};
                     bool held = false;
                     for (size_t id = 0; id < matcher->any.size && !held; id++)
@@ -2291,6 +2459,58 @@ cmp_triage_test (bool verbose)
         record = s_record ("web", keyword_texts[index].text);
         s_apply (self, record, 0, &result);
         assert (result.matched == keyword_texts[index].matched);
+        cmp_proto_destroy (&record);
+    }
+    cmp_triage_destroy (&self);
+
+    //  A pattern with keywords runs on each sentence that holds one of
+    //  them, as a text of its own (from its first non-space character,
+    //  so ^ is its start); one without, on the whole text
+    self = s_rules (TABLE "rules:\n"
+                          "  - name: sentence\n"
+                          "    when: {text: {any: [退款, refund], pattern: "
+                          "'(?i)^(退款|refund).*(到账|came)'}}\n"
+                          "    set: {tags: [sentence]}\n"
+                          "  - name: whole\n"
+                          "    when: {description: {pattern: '退款.*到账'}}\n"
+                          "    set: {tags: [whole]}\n",
+                    NULL);
+    //  The first six hold the match in one sentence; a full stop that no
+    //  space follows ends nothing; across sentences the keyword's own
+    //  sentence does not match; the demands are a text of their own; each
+    //  sentence with a keyword is tried, the second too
+    static const struct
+    {
+        const char *description;
+        const char *demands;
+        size_t matched; //  Rules matched
+    } sentences[] = {{"收费不对。退款一直没有到账。", NULL, 2},
+                     {"收费不对！退款一直没有到账", NULL, 2},
+                     {"收费不对？退款一直没有到账！还要等", NULL, 2},
+                     {"收费不对\n退款一直没有到账\n", NULL, 2},
+                     {"Wrong fee. Refund never came.", NULL, 1},
+                     {"Wrong fee!  Refund never came", NULL, 1},
+                     {"Refund of 3.5 yuan never came", NULL, 1},
+                     {"退款申请了。到现在都没到账", NULL, 1},
+                     {"退款申请了\n到现在都没到账", NULL, 0},
+                     {"Refund? It never came", NULL, 0},
+                     {"收费不对", "退款没到账", 1},
+                     {"收费不对", "退款了。没到账", 0},
+                     {"退款。退款已到账", NULL, 2}};
+    for (size_t index = 0; index < sizeof (sentences) / sizeof (sentences[0]);
+         index++) {
+        record = s_record ("web", sentences[index].description);
+        if (sentences[index].demands)
+            cmp_proto_set_demands (record, sentences[index].demands);
+        s_apply (self, record, 0, &result);
+        if (result.matched != sentences[index].matched) {
+            printf ("\n\"%s\" / \"%s\": %zu rules matched, not %zu\n",
+                    sentences[index].description,
+                    sentences[index].demands ? sentences[index].demands : "",
+                    result.matched, sentences[index].matched);
+            fflush (stdout);
+        }
+        assert (result.matched == sentences[index].matched);
         cmp_proto_destroy (&record);
     }
     cmp_triage_destroy (&self);

@@ -379,6 +379,30 @@ def test_where_code_written_at_run_time_is_forbidden_the_log_says_so():
     assert "PCRE2's JIT cannot compile the patterns here" in stderr, stderr
 
 
+RULES_SENTENCES = """\
+- name: refund-late
+  when:
+    text: {any: [退款, refund], pattern: '(?i)^(退款|refund).{0,20}(没|never)'}
+  set: {category: fees_billing, tags: [refund-late]}
+"""
+
+
+def test_a_pattern_with_keywords_runs_on_each_sentence_that_holds_them():
+    """The sentence of a keyword is matched as a text of its own: ^ is
+    its start, and a match may not run on into the next sentence."""
+    daemon, path = triage_daemon("sentences", RULES_SENTENCES)
+    cases = [("s1", "收费不对。退款到现在还没到账。", True),
+             ("s2", "Wrong fee. Refund never arrived", True),
+             ("s3", "退款！等了很久没人理", False),
+             ("s4", "Refund? Never heard back", False),
+             ("s5", "Wrong fee\n退款没到账", True)]
+    for ref, description, late in cases:
+        record = submit(daemon, ref, description)
+        tags = record.get("triage", {}).get("tags", [])
+        assert ("refund-late" in tags) == late, (description, record)
+    daemon.stop()
+
+
 # --------------------------------------------------------------------------
 #  2. Repeat complaints
 
