@@ -213,7 +213,7 @@ check-asan:
 	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 memcheck: deps-test
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build $(BUILD)/libcmp_fault.so
 	@mkdir -p tests/selftest-rw
 	COMPLAINTD_TRIAGE_JIT=false \
 	    valgrind --leak-check=full --error-exitcode=1 -q ./$(BUILD)/cmp_selftest
