@@ -635,11 +635,7 @@ s_change (cmp_proto_t *entry,
     if ((old_value == NULL && new_value == NULL)
         || (old_value && new_value && streq (old_value, new_value)))
         return;
-    cmp_proto_t *change = cmp_proto_new (CMP_PROTO_CHANGE);
-    cmp_proto_set_field (change, field);
-    cmp_proto_set_old_value (change, old_value);
-    cmp_proto_set_new_value (change, new_value);
-    zlistx_add_end (cmp_proto_items (entry), change);
+    cmp_proto_add_change (entry, field, old_value, new_value);
 }
 
 //  Set a string field of the record, recording the change. The setter

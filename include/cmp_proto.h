@@ -490,6 +490,15 @@ zlistx_t *cmp_proto_clocks (cmp_proto_t *self);
 //  or event) to COMPLAINTS, EVENTS, COMPLAINT or EVENT. Takes ownership.
 void cmp_proto_add_raw (cmp_proto_t *self, zchunk_t **chunk_p);
 
+//  Append a change (field, old and new value; a NULL value is left out)
+//  to the changes of an ENTRY that is to be encoded, encoding it at once
+//  as cmp_proto_items would. All the changes of an entry must be added
+//  this way.
+void cmp_proto_add_change (cmp_proto_t *self,
+                           const char *field,
+                           const char *old_value,
+                           const char *new_value);
+
 //  Fill fault with status, the field at fault and a printf-style reason;
 //  returns -1, for "return cmp_proto_fault (...)"
 int cmp_proto_fault (cmp_proto_fault_t *fault,

@@ -2053,6 +2053,37 @@ cmp_proto_add_raw (cmp_proto_t *self, zchunk_t **chunk_p)
     *chunk_p = NULL;
 }
 
+void
+cmp_proto_add_change (cmp_proto_t *self,
+                      const char *field,
+                      const char *old_value,
+                      const char *new_value)
+{
+    assert (self);
+    assert (self->id == CMP_PROTO_ENTRY);
+    assert (field);
+    //  The keys of s_change, in its order
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 1 + (old_value != NULL) + (new_value != NULL));
+    s_pack_string (&packer, s_change[0].key);
+    s_pack_string (&packer, field);
+    if (old_value) {
+        s_pack_string (&packer, s_change[1].key);
+        s_pack_string (&packer, old_value);
+    }
+    if (new_value) {
+        s_pack_string (&packer, s_change[2].key);
+        s_pack_string (&packer, new_value);
+    }
+    zchunk_t *chunk = zchunk_new (buffer.data, buffer.size);
+    assert (chunk);
+    msgpack_sbuffer_destroy (&buffer);
+    zlistx_add_end (s_raws (self), chunk);
+}
+
 const char *
 cmp_proto_status_code (int status)
 {
@@ -2697,6 +2728,41 @@ cmp_proto_test (bool verbose)
             == -1);
     assert (s_utf8_error ((const uint8_t *) "\xf4\x90\x80\x80", 4) == 0);
     assert (s_utf8_error ((const uint8_t *) "ab\xe4\xb8", 4) == 2);
+
+    //  An entry's changes, encoded as they are added, decode as CHANGEs;
+    //  an entry without any has no changes key
+    self = cmp_proto_new (CMP_PROTO_ENTRY);
+    cmp_proto_set_action (self, "triage");
+    zchunk_t *chunk = cmp_proto_encode_map (self);
+    cmp_proto_t *decoded = cmp_proto_decode_map (
+      CMP_PROTO_ENTRY, zchunk_data (chunk), zchunk_size (chunk));
+    assert (decoded && zlistx_size (cmp_proto_items (decoded)) == 0);
+    assert (!memmem (zchunk_data (chunk), zchunk_size (chunk), "changes", 7));
+    cmp_proto_destroy (&decoded);
+    zchunk_destroy (&chunk);
+    cmp_proto_add_change (self, "case.category", NULL, "质量 quality");
+    cmp_proto_add_change (self, "case.severity", "minor", "major");
+    cmp_proto_add_change (self, "case.group", "front_desk", NULL);
+    chunk = cmp_proto_encode_map (self);
+    decoded = cmp_proto_decode_map (CMP_PROTO_ENTRY, zchunk_data (chunk),
+                                    zchunk_size (chunk));
+    assert (decoded && streq (cmp_proto_action (decoded), "triage"));
+    zlistx_t *changes = cmp_proto_items (decoded);
+    assert (zlistx_size (changes) == 3);
+    cmp_proto_t *change = (cmp_proto_t *) zlistx_first (changes);
+    assert (streq (cmp_proto_field (change), "case.category"));
+    assert (!cmp_proto_old_value (change));
+    assert (streq (cmp_proto_new_value (change), "质量 quality"));
+    change = (cmp_proto_t *) zlistx_next (changes);
+    assert (streq (cmp_proto_old_value (change), "minor"));
+    assert (streq (cmp_proto_new_value (change), "major"));
+    change = (cmp_proto_t *) zlistx_next (changes);
+    assert (streq (cmp_proto_field (change), "case.group"));
+    assert (streq (cmp_proto_old_value (change), "front_desk"));
+    assert (!cmp_proto_new_value (change));
+    cmp_proto_destroy (&decoded);
+    zchunk_destroy (&chunk);
+    cmp_proto_destroy (&self);
     //  @end
 
     zsys_set_logstream (stderr);
