@@ -72,6 +72,7 @@ typedef struct
     pcre2_code *pattern; //  A PCRE2 pattern that must match
     uint32_t slot;       //  Its place in a complaint's pattern results
     uint64_t *gates;     //  With pattern and any: any as a set of ids
+    uint32_t number;     //  With any: its bit in a complaint's anys
 } s_matcher_t;
 
 //  Where a keyword was found: its id and the offset just after it
@@ -102,6 +103,7 @@ typedef struct
     pcre2_jit_stack *stack;          //  Stack for JIT matching
     uint32_t options;                //  PCRE2_NO_JIT when JIT is off
     s_places_t placed[PLACED_TEXTS]; //  Keywords of this complaint's texts
+    uint64_t *anys;                  //  The matchers whose any holds, by number
 } s_matching_t;
 
 //  Every keyword of every rule is found in one pass over a text by an
@@ -196,8 +198,15 @@ struct _cmp_triage_t
     size_t hit_words;         //  Size of each hits set in words
     uint32_t patterns;        //  Number of patterns
     uint32_t interpreted;     //  Patterns that JIT could not compile
-    uint64_t serial;          //  Unique among the rules of a process
-    uint8_t *results;         //  Pattern results of an unscanned apply
+    //  Which text conditions with any a keyword found satisfies: for
+    //  keyword id, the matcher numbers from any_first[id] up to
+    //  any_first[id + 1] in any_matchers, each with its target
+    uint32_t *any_first;
+    uint32_t *any_matchers;
+    uint8_t *any_targets; //  Target of each matcher with any, by number
+    size_t any_words;     //  Size of a complaint's anys in words
+    uint64_t serial;      //  Unique among the rules of a process
+    uint8_t *results;     //  Pattern results of an unscanned apply
 };
 
 //  A complaint's texts as the rules see them, worked out ahead
@@ -935,8 +944,10 @@ s_read_defaults (cmp_triage_t *self, cmp_yaml_t *yaml, yaml_node_t *node)
 }
 
 static void
-s_matching_init (s_matching_t *self)
+s_matching_init (s_matching_t *self, size_t any_words)
 {
+    self->anys = (uint64_t *) zmalloc (any_words * sizeof (uint64_t));
+    assert (self->anys);
     self->data = pcre2_match_data_create (1, NULL);
     self->context = pcre2_match_context_create (NULL);
     self->stack = pcre2_jit_stack_create (32 * 1024, 1024 * 1024, NULL);
@@ -959,9 +970,49 @@ s_matching_fini (s_matching_t *self)
 {
     for (int index = 0; index < PLACED_TEXTS; index++)
         free (self->placed[index].places);
+    free (self->anys);
     pcre2_match_data_free (self->data);
     pcre2_match_context_free (self->context);
     pcre2_jit_stack_free (self->stack);
+}
+
+//  Number the text conditions that have keywords (any), and index them
+//  by keyword
+static void
+s_anys_build (cmp_triage_t *self)
+{
+    uint32_t keywords = self->keywords.size;
+    self->any_first = (uint32_t *) zmalloc ((keywords + 2) * sizeof (uint32_t));
+    assert (self->any_first);
+    uint32_t number = 0;
+    for (size_t index = 0; index < self->size; index++)
+        for (int target = 0; target < T_COUNT; target++) {
+            s_matcher_t *matcher = self->rules[index].texts[target];
+            if (!matcher || !matcher->any.size)
+                continue;
+            matcher->number = number++;
+            for (size_t id = 0; id < matcher->any.size; id++)
+                self->any_first[matcher->any.ids[id] + 2]++;
+        }
+    self->any_words = number / 64 + 1;
+    self->any_targets = (uint8_t *) zmalloc (number + 1);
+    //  Counts to starts, then fill: any_first[id + 1] runs as a cursor
+    for (uint32_t id = 2; id < keywords + 2; id++)
+        self->any_first[id] += self->any_first[id - 1];
+    self->any_matchers = (uint32_t *) zmalloc (
+      (self->any_first[keywords + 1] + 1) * sizeof (uint32_t));
+    assert (self->any_targets && self->any_matchers);
+    for (size_t index = 0; index < self->size; index++)
+        for (int target = 0; target < T_COUNT; target++) {
+            s_matcher_t *matcher = self->rules[index].texts[target];
+            if (!matcher || !matcher->any.size)
+                continue;
+            self->any_targets[matcher->number] = (uint8_t) target;
+            for (size_t id = 0; id < matcher->any.size; id++)
+                self
+                  ->any_matchers[self->any_first[matcher->any.ids[id] + 1]++] =
+                  matcher->number;
+        }
 }
 
 //  Label "#" the first 12 hex digits of the text's SHA-1
@@ -1069,8 +1120,9 @@ done:
                     matcher->gates[matcher->any.ids[id] / 64] |=
                       1ULL << (matcher->any.ids[id] % 64);
             }
-        s_matching_init (&self->applying);
-        s_matching_init (&self->scanning);
+        s_anys_build (self);
+        s_matching_init (&self->applying, self->any_words);
+        s_matching_init (&self->scanning, self->any_words);
         //  A scan made by other rules, even at the same address, is not
         //  taken for one of these
         static uint64_t serials = 0;
@@ -1109,6 +1161,9 @@ cmp_triage_destroy (cmp_triage_t **self_p)
         s_keywords_destroy (&self->keywords);
         for (int target = 0; target < T_COUNT; target++)
             free (self->hits[target]);
+        free (self->any_first);
+        free (self->any_matchers);
+        free (self->any_targets);
         free (self->version);
         free (self);
         *self_p = NULL;
@@ -1176,6 +1231,7 @@ typedef struct
     uint8_t *results;              //  Pattern results, per slot
     s_matching_t *matching;        //  For the patterns not yet run
     s_keywords_t *keywords;        //  The rules' keywords
+    uint64_t *anys;                //  Matchers whose any holds, a bit each
 } s_facts_t;
 
 //  Valid UTF-8 text, or NULL (never matched)
@@ -1320,14 +1376,13 @@ s_matcher_holds (s_facts_t *facts,
                  const char *texts[2],
                  uint64_t *hits[2])
 {
+    if (matcher->any.size
+        && !(facts->anys[matcher->number / 64]
+             & (1ULL << (matcher->number % 64))))
+        return false;
     for (size_t index = 0; index < matcher->none.size; index++)
         if (s_hit (hits, matcher->none.ids[index]))
             return false;
-    bool any = matcher->any.size == 0;
-    for (size_t index = 0; index < matcher->any.size && !any; index++)
-        any = s_hit (hits, matcher->any.ids[index]);
-    if (!any)
-        return false;
     for (size_t index = 0; index < matcher->all.size; index++)
         if (!s_hit (hits, matcher->all.ids[index]))
             return false;
@@ -1407,6 +1462,32 @@ s_target_text (cmp_proto_t *record, int target)
     }
 }
 
+//  Mark in facts->anys each text condition whose keywords (any) hold:
+//  from the keywords found, not from every condition's list
+static void
+s_anys_fill (cmp_triage_t *self, s_facts_t *facts)
+{
+    facts->anys = facts->matching->anys;
+    memset (facts->anys, 0, self->any_words * sizeof (uint64_t));
+    for (int target = T_DESCRIPTION; target < T_COUNT; target++) {
+        uint64_t *hits = facts->hits[target][0];
+        for (size_t word = 0; hits && word < self->hit_words; word++)
+            for (uint64_t bits = hits[word]; bits; bits &= bits - 1) {
+                uint32_t id = (uint32_t) (word * 64 + __builtin_ctzll (bits));
+                for (uint32_t at = self->any_first[id];
+                     at < self->any_first[id + 1]; at++) {
+                    uint32_t number = self->any_matchers[at];
+                    int of = self->any_targets[number];
+                    if (of == target
+                        || (of == T_TEXT
+                            && (target == T_DESCRIPTION
+                                || target == T_DEMANDS)))
+                        facts->anys[number / 64] |= 1ULL << (number % 64);
+                }
+            }
+    }
+}
+
 //  Work out the facts of a complaint. With scan, its hits and results
 //  already hold what the texts hold, and it knows which texts are valid
 //  UTF-8; else the texts are checked and scanned into hits (T_COUNT sets)
@@ -1447,6 +1528,7 @@ s_facts_fill (cmp_triage_t *self,
     facts->texts[T_TEXT][1] = facts->texts[T_DEMANDS][0];
     facts->hits[T_TEXT][0] = facts->hits[T_DESCRIPTION][0];
     facts->hits[T_TEXT][1] = facts->hits[T_DEMANDS][0];
+    s_anys_fill (self, facts);
     if (!scan)
         memset (results, 0, self->patterns);
     facts->results = results;
