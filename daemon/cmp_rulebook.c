@@ -3,6 +3,9 @@
     =========================================================================
 */
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "cmp_classes.h"
 
 //  Structure of our class
@@ -92,12 +95,16 @@ cmp_rulebook_new (cmp_config_t *config, zlist_t *errors)
             goto failed;
         cmp_triage_set_jit (self->triage,
                             cmp_config_bool (config, "triage/jit"));
+        uint32_t jit = 0;
+        pcre2_config (PCRE2_CONFIG_JIT, &jit);
         if (cmp_config_bool (config, "triage/jit")
             && !cmp_triage_jit (self->triage))
-            zsys_warning ("triage: PCRE2's JIT cannot compile the patterns "
-                          "here (is code written at run time forbidden, as "
-                          "by systemd's MemoryDenyWriteExecute?); they run "
-                          "in its interpreter, several times slower");
+            zsys_warning ("triage: %s; the patterns run in its interpreter, "
+                          "several times slower",
+                          jit ? "PCRE2's JIT cannot compile the patterns here "
+                                "(is code written at run time forbidden, as "
+                                "by systemd's MemoryDenyWriteExecute?)"
+                              : "this PCRE2 is built without JIT");
     }
     filename = cmp_config_string (config, "sla/policies");
     //  Read even when off, so that a broken file is found at once

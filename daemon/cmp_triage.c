@@ -4,8 +4,9 @@
     The format of the rules file is documented in the header of
     daemon/triage.yaml; this file follows it. A rule is read into an
     s_rule_t: its conditions (cheapest first when tried) and what it sets.
-    Keyword lists become one PCRE2 alternation each, so that a list costs
-    one scan of the text whatever its length.
+    Every keyword of every rule is found in one pass over each text (an
+    Aho-Corasick automaton, compiled into a table); a pattern beside
+    keywords runs on the sentences that hold them.
     =========================================================================
 */
 
@@ -82,8 +83,8 @@ typedef struct
     uint32_t end;
 } s_place_t;
 
-//  The keywords found in one text of a complaint, in the order of their
-//  ends: where the patterns with keywords run
+//  The keywords beside patterns found in one text of a complaint, in the
+//  order of their ends: where the patterns run
 typedef struct
 {
     const char *text;  //  The text, or NULL: free
@@ -151,6 +152,7 @@ typedef struct
     uint32_t edge_count;  //  Edges used
     s_output_t *outputs;  //  One output per keyword
     uint32_t root[256];   //  The root's edges, direct (NONE: none)
+    bool *gating;         //  Per keyword: beside a pattern (any)
     uint8_t classes[256]; //  Class of each byte, its case folded
     uint32_t width;       //  Number of classes: the table's row size
     uint32_t *table;      //  Row offset of the next node, | EMITS
@@ -159,6 +161,9 @@ typedef struct
 //  In a table entry: the node reached ends a keyword, or has one on its
 //  failure chain
 #define EMITS 0x80000000u
+
+//  Cells of the table at most (256 MB): some 80,000 keywords
+#define TABLE_CELLS_MAX (64u * 1024 * 1024)
 
 typedef struct
 {
@@ -417,8 +422,18 @@ s_step (s_keywords_t *self, uint32_t node, uint8_t byte)
     return NONE;
 }
 
-//  Build the automaton of the keywords collected
-static void
+//  A table entry that leads to node next
+static uint32_t
+s_entry (s_keywords_t *self, uint32_t next)
+{
+    bool emits =
+      self->nodes[next].own != NONE || self->nodes[next].dict != NONE;
+    return next * self->width | (emits ? EMITS : 0);
+}
+
+//  Build the automaton of the keywords collected. Returns 0, or -1 if its
+//  table would have more than TABLE_CELLS_MAX cells.
+static int
 s_keywords_build (s_keywords_t *self)
 {
     size_t bytes = 1;
@@ -500,35 +515,31 @@ s_keywords_build (s_keywords_t *self)
     assert (self->width <= 256);
     for (int byte = 0; byte < 256; byte++)
         self->classes[byte] = self->classes[(uint8_t) tolower (byte)];
-    //  A byte of each class, to follow the trie's edges by
-    uint8_t sample[256] = {0};
-    for (int byte = 0; byte < 256; byte++)
-        if (tolower (byte) == byte)
-            sample[self->classes[byte]] = (uint8_t) byte;
-    //  The table, breadth first: where a node has no edge for a class it
-    //  goes where its failure link goes, a row already filled
+    //  The table, breadth first: a node goes where its failure link
+    //  goes (a row already filled) but for its own edges
     size_t cells = (size_t) self->node_count * self->width;
-    assert (cells < EMITS);
+    if (cells > TABLE_CELLS_MAX) {
+        free (queue);
+        return -1;
+    }
     self->table = (uint32_t *) zmalloc (cells * sizeof (uint32_t));
     assert (self->table);
-    for (size_t index = 0; index <= tail; index++) {
-        uint32_t node = index ? queue[index - 1] : 0;
+    for (int byte = 0; byte < 256; byte++)
+        if (self->root[byte] != NONE)
+            self->table[self->classes[byte]] = s_entry (self, self->root[byte]);
+    for (size_t index = 0; index < tail; index++) {
+        uint32_t node = queue[index];
         uint32_t *row = self->table + (size_t) node * self->width;
-        uint32_t *fallback =
-          self->table + (size_t) self->nodes[node].fail * self->width;
-        for (uint32_t column = 0; column < self->width; column++) {
-            uint32_t next = column ? s_step (self, node, sample[column]) : NONE;
-            if (next == NONE)
-                row[column] = node ? fallback[column] : 0;
-            else
-                row[column] = next * self->width
-                              | (self->nodes[next].own != NONE
-                                     || self->nodes[next].dict != NONE
-                                   ? EMITS
-                                   : 0);
-        }
+        memcpy (row,
+                self->table + (size_t) self->nodes[node].fail * self->width,
+                self->width * sizeof (uint32_t));
+        for (uint32_t edge = self->nodes[node].first; edge != NONE;
+             edge = self->edges[edge].next)
+            row[self->classes[self->edges[edge].byte]] =
+              s_entry (self, self->edges[edge].node);
     }
     free (queue);
+    return 0;
 }
 
 static void
@@ -542,6 +553,7 @@ s_keywords_destroy (s_keywords_t *self)
     free (self->lengths);
     free (self->word_start);
     free (self->table);
+    free (self->gating);
 }
 
 //  Add a place to placed, growing it as needed
@@ -557,8 +569,9 @@ s_place (s_places_t *placed, uint32_t keyword, size_t end)
     placed->places[placed->size++] = (s_place_t){keyword, (uint32_t) end};
 }
 
-//  Mark in hits (unless NULL) every keyword text holds, and add each
-//  place where one ends to placed (unless NULL), in one pass
+//  Mark in hits (unless NULL) every keyword text holds, and add to
+//  placed (unless NULL) each place where one that is beside a pattern
+//  ends, in one pass
 static void
 s_keywords_scan (s_keywords_t *self,
                  const char *text,
@@ -585,7 +598,7 @@ s_keywords_scan (s_keywords_t *self,
                     continue;
                 if (hits)
                     hits[output / 64] |= 1ULL << (output % 64);
-                if (placed)
+                if (placed && self->gating[output])
                     s_place (placed, output, index + 1);
             }
     }
@@ -1098,8 +1111,18 @@ done:
     if (cmp_yaml_errors (yaml))
         cmp_triage_destroy (&self);
     cmp_yaml_destroy (&yaml);
+    if (self && s_keywords_build (&self->keywords)) {
+        //  errors copies (zlist_autofree)
+        char *error = zsys_sprintf (
+          "%s: the keywords make an automaton of %u states and %u byte "
+          "classes, over the limit of %u million cells: use fewer keywords",
+          name, self->keywords.node_count, self->keywords.width,
+          TABLE_CELLS_MAX / (1024 * 1024));
+        zlist_append (errors, error);
+        zstr_free (&error);
+        cmp_triage_destroy (&self);
+    }
     if (self) {
-        s_keywords_build (&self->keywords);
         self->hit_words = self->keywords.size / 64 + 1;
         for (int target = 0; target < T_COUNT; target++) {
             self->hits[target] =
@@ -1107,7 +1130,9 @@ done:
             assert (self->hits[target]);
         }
         self->results = (uint8_t *) zmalloc (self->patterns + 1);
-        assert (self->results);
+        self->keywords.gating =
+          (bool *) zmalloc ((self->keywords.size + 1) * sizeof (bool));
+        assert (self->results && self->keywords.gating);
         for (size_t index = 0; index < self->size; index++)
             for (int target = 0; target < T_COUNT; target++) {
                 s_matcher_t *matcher = self->rules[index].texts[target];
@@ -1116,9 +1141,11 @@ done:
                 matcher->gates =
                   (uint64_t *) zmalloc (self->hit_words * sizeof (uint64_t));
                 assert (matcher->gates);
-                for (size_t id = 0; id < matcher->any.size; id++)
+                for (size_t id = 0; id < matcher->any.size; id++) {
                     matcher->gates[matcher->any.ids[id] / 64] |=
                       1ULL << (matcher->any.ids[id] % 64);
+                    self->keywords.gating[matcher->any.ids[id]] = true;
+                }
             }
         s_anys_build (self);
         s_matching_init (&self->applying, self->any_words);
@@ -1229,7 +1256,7 @@ typedef struct
     bool working;                  //  at is in working time
     uint64_t *hits[T_COUNT][2];    //  Keywords found, per text
     uint8_t *results;              //  Pattern results, per slot
-    s_matching_t *matching;        //  For the patterns not yet run
+    s_matching_t *matching;        //  This thread's buffers: places, anys
     s_keywords_t *keywords;        //  The rules' keywords
     uint64_t *anys;                //  Matchers whose any holds, a bit each
 } s_facts_t;
@@ -1241,24 +1268,81 @@ s_checked (const char *text)
     return text && cmp_proto_utf8_error (text, strlen (text)) < 0 ? text : NULL;
 }
 
-//  True if a sentence ends just before offset: after 。！？ or ! ? or a
-//  line break, or after a full stop that a space or the end follows
+//  Length of the sentence-ending mark that ends just before offset (。！？
+//  ! ?, a full stop that a space or the end follows, the line break that
+//  ends a blank line), or 0
+static size_t
+s_mark_before (const uint8_t *text, size_t offset)
+{
+    if (offset == 0)
+        return 0;
+    uint8_t last = text[offset - 1];
+    if (last == '!' || last == '?')
+        return 1;
+    if (last == '.')
+        return text[offset] == 0 || isspace (text[offset]) ? 1 : 0;
+    if (last == '\n') {
+        size_t before = offset - 1;
+        while (before > 0
+               && (text[before - 1] == ' ' || text[before - 1] == '\t'
+                   || text[before - 1] == '\r'))
+            before--;
+        return before > 0 && text[before - 1] == '\n' ? 1 : 0;
+    }
+    //  。 is E3 80 82, ！ EF BC 81, ？ EF BC 9F
+    if (offset >= 3
+        && ((text[offset - 3] == 0xE3 && text[offset - 2] == 0x80
+             && last == 0x82)
+            || (text[offset - 3] == 0xEF && text[offset - 2] == 0xBC
+                && (last == 0x81 || last == 0x9F))))
+        return 3;
+    return 0;
+}
+
+//  True if a mark of s_mark_before starts at offset (for a blank line,
+//  the line break that begins it)
+static bool
+s_mark_at (const uint8_t *text, size_t offset)
+{
+    uint8_t first = text[offset];
+    if (first == '!' || first == '?')
+        return true;
+    if (first == '\n') {
+        size_t next = offset + 1;
+        while (text[next] == ' ' || text[next] == '\t' || text[next] == '\r')
+            next++;
+        return text[next] == '\n';
+    }
+    if (first == '.')
+        return text[offset + 1] == 0 || isspace (text[offset + 1]);
+    return (first == 0xE3 && text[offset + 1] == 0x80
+            && text[offset + 2] == 0x82)
+           || (first == 0xEF && text[offset + 1] == 0xBC
+               && (text[offset + 2] == 0x81 || text[offset + 2] == 0x9F));
+}
+
+//  True if a sentence ends just before offset: after a run of marks
+//  (。！？!? and full stops that a space follows, "！！！" ends one
+//  sentence), or after a blank line. A single line break ends none: mail
+//  and letters wrap their lines inside sentences.
 static bool
 s_sentence_ends (const uint8_t *text, size_t offset)
 {
-    if (offset == 0)
-        return false;
-    uint8_t last = text[offset - 1];
-    if (last == '\n' || last == '!' || last == '?')
-        return true;
-    if (last == '.')
-        return text[offset] == 0 || isspace (text[offset]);
-    //  。 is E3 80 82, ！ EF BC 81, ？ EF BC 9F
-    return offset >= 3
-           && ((text[offset - 3] == 0xE3 && text[offset - 2] == 0x80
-                && last == 0x82)
-               || (text[offset - 3] == 0xEF && text[offset - 2] == 0xBC
-                   && (last == 0x81 || last == 0x9F)));
+    return s_mark_before (text, offset) > 0
+           && (text[offset] == 0 || !s_mark_at (text, offset));
+}
+
+//  Length of the space at offset that a sentence does not start with: an
+//  ASCII space or line break, or U+3000 (E3 80 80), or 0
+static size_t
+s_space_at (const uint8_t *text, size_t offset)
+{
+    if (isspace (text[offset]))
+        return 1;
+    return text[offset] == 0xE3 && text[offset + 1] == 0x80
+               && text[offset + 2] == 0x80
+             ? 3
+             : 0;
 }
 
 //  Where the keywords of text are to be kept: its slot in matching,
@@ -1346,10 +1430,15 @@ s_found (s_facts_t *facts, s_matcher_t *matcher, const char *texts[2])
             size_t start = first;
             while (start > 0 && !s_sentence_ends (bytes, start))
                 start--;
-            while (start < first && isspace (bytes[start]))
-                start++;
-            while (bytes[end] && !s_sentence_ends (bytes, end))
-                end++;
+            for (size_t space;
+                 start < first && (space = s_space_at (bytes, start)) > 0;)
+                start += space;
+            //  To the first sentence end after the keyword's last byte: a
+            //  keyword that ends with a mark ("No.") takes the next
+            //  sentence too
+            while (bytes[end])
+                if (s_sentence_ends (bytes, ++end))
+                    break;
             if (s_match (facts, matcher, text, start, end))
                 *result = FOUND;
             from = start;
@@ -2060,9 +2149,10 @@ static const char *s_guard_texts[] = {"三名患者在病房里摔伤了",
                                       NULL};
 
 //  Every match of a shipped pattern that has keywords beside it (any)
-//  holds one of them, so that the keywords never keep the pattern from
-//  a complaint it matches: checked on every match in texts, and every
-//  such pattern must match somewhere
+//  holds one of them and lies within one sentence, so that running it on
+//  the sentences of its keywords never keeps it from a complaint it
+//  matches: checked on every match in texts, and every such pattern must
+//  match somewhere
 static void
 s_guards_hold (cmp_triage_t *self, const char **texts)
 {
@@ -2099,6 +2189,14 @@ s_guards_hold (cmp_triage_t *self, const char **texts)
                                 self->rules[index].name, match);
                     fflush (stdout);
                     assert (held);
+                    for (size_t at = span[0] + 1; at < span[1]; at++)
+                        if (s_sentence_ends ((const uint8_t *) *text, at)) {
+                            printf ("\nrule \"%s\": \"%s\" matches across "
+                                    "a sentence end\n",
+                                    self->rules[index].name, match);
+                            fflush (stdout);
+                            assert (false);
+                        }
                     matches++;
                     start = span[1] > span[0] ? span[1] : span[1] + 1;
                 }
@@ -2557,10 +2655,11 @@ cmp_triage_test (bool verbose)
                           "    when: {description: {pattern: '退款.*到账'}}\n"
                           "    set: {tags: [whole]}\n",
                     NULL);
-    //  The first six hold the match in one sentence; a full stop that no
-    //  space follows ends nothing; across sentences the keyword's own
-    //  sentence does not match; the demands are a text of their own; each
-    //  sentence with a keyword is tried, the second too
+    //  The first eight hold the match in one sentence (a blank line ends
+    //  one, a line break alone does not; U+3000 does not start one); a
+    //  full stop that no space follows ends nothing; across sentences the
+    //  keyword's own sentence does not match; the demands are a text of
+    //  their own; each sentence with a keyword is tried, the second too
     static const struct
     {
         const char *description;
@@ -2569,13 +2668,18 @@ cmp_triage_test (bool verbose)
     } sentences[] = {{"收费不对。退款一直没有到账。", NULL, 2},
                      {"收费不对！退款一直没有到账", NULL, 2},
                      {"收费不对？退款一直没有到账！还要等", NULL, 2},
-                     {"收费不对\n退款一直没有到账\n", NULL, 2},
+                     {"收费不对\n\n退款一直没有到账\n", NULL, 2},
+                     {"收费不对\n \r\n退款一直没有到账", NULL, 2},
+                     {"收费不对。　退款一直没有到账", NULL, 2},
+                     {"收费不对。\n退款一直没有到账", NULL, 2},
+                     {"收费不对\n退款一直没有到账\n", NULL, 1},
                      {"Wrong fee. Refund never came.", NULL, 1},
                      {"Wrong fee!  Refund never came", NULL, 1},
                      {"Refund of 3.5 yuan never came", NULL, 1},
                      {"退款申请了。到现在都没到账", NULL, 1},
                      {"退款申请了\n到现在都没到账", NULL, 0},
                      {"Refund? It never came", NULL, 0},
+                     {"Refund?! It never came", NULL, 0},
                      {"收费不对", "退款没到账", 1},
                      {"收费不对", "退款了。没到账", 0},
                      {"退款。退款已到账", NULL, 2}};
@@ -2593,6 +2697,37 @@ cmp_triage_test (bool verbose)
             fflush (stdout);
         }
         assert (result.matched == sentences[index].matched);
+        cmp_proto_destroy (&record);
+    }
+    cmp_triage_destroy (&self);
+
+    //  A run of marks ends one sentence, so a keyword made of marks finds
+    //  the whole run; a keyword that ends with a mark takes the next
+    //  sentence too
+    self = s_rules (TABLE "rules:\n"
+                          "  - name: shouting\n"
+                          "    when: {text: {any: ['!', '！'], pattern: "
+                          "'[!！]{3,}'}}\n"
+                          "    set: {tags: [shouting]}\n"
+                          "  - name: numbered\n"
+                          "    when: {text: {any: [no.], pattern: "
+                          "'(?i)no\\. \\d+'}}\n"
+                          "    set: {tags: [numbered]}\n",
+                    NULL);
+    static const struct
+    {
+        const char *description;
+        size_t matched;
+    } marks[] = {{"太差了!!!", 1},
+                 {"太差了！！！还不退", 1},
+                 {"太差了!! 还不退", 0},
+                 {"Ticket No. 5 was lost", 1},
+                 {"I said no. 5 times", 1}};
+    for (size_t index = 0; index < sizeof (marks) / sizeof (marks[0]);
+         index++) {
+        record = s_record ("web", marks[index].description);
+        s_apply (self, record, 0, &result);
+        assert (result.matched == marks[index].matched);
         cmp_proto_destroy (&record);
     }
     cmp_triage_destroy (&self);
@@ -2624,6 +2759,30 @@ cmp_triage_test (bool verbose)
     s_refused (TABLE "rules:\n  - name: a\n    when: {working: true}\n"
                      "    set: {tags: [x]}\n",
                "calendar \"default\" is not defined");
+    //  Keywords whose automaton would be too large: 110,000 of four
+    //  random CJK characters make some 1,000,000 states of about 110
+    //  byte classes
+    const char *head = TABLE "rules:\n  - name: many\n    when: {text: [";
+    const char *tail = "]}\n    set: {tags: [x]}\n";
+    zchunk_t *many = zchunk_new (head, strlen (head));
+    uint64_t seed = 0x243F6A8885A308D3ULL;
+    for (int keyword = 0; keyword < 110000; keyword++) {
+        char word[16] = "";
+        for (int character = 0; character < 4; character++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint32_t point = 0x4E00 + (uint32_t) ((seed >> 33) % 0x5000);
+            char utf8[4] = {(char) (0xE0 | (point >> 12)),
+                            (char) (0x80 | ((point >> 6) & 0x3F)),
+                            (char) (0x80 | (point & 0x3F)), 0};
+            strcat (word, utf8);
+        }
+        zchunk_extend (many, keyword ? ", " : "", keyword ? 2 : 0);
+        zchunk_extend (many, word, strlen (word));
+    }
+    zchunk_extend (many, tail, strlen (tail) + 1);
+    s_refused ((const char *) zchunk_data (many),
+               "over the limit of 64 million cells: use fewer keywords");
+    zchunk_destroy (&many);
     s_refused (TABLE "rules:\n  - name: a\n    when: {repeats: 0}\n"
                      "    set: {tags: [x]}\n",
                "when.repeats: 0 is outside 1..1000000");

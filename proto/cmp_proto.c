@@ -2061,6 +2061,7 @@ cmp_proto_add_change (cmp_proto_t *self,
 {
     assert (self);
     assert (self->id == CMP_PROTO_ENTRY);
+    assert (!self->items || zlistx_size (self->items) == 0);
     assert (field);
     //  The keys of s_change, in its order
     msgpack_sbuffer buffer;

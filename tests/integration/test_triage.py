@@ -389,13 +389,16 @@ RULES_SENTENCES = """\
 
 def test_a_pattern_with_keywords_runs_on_each_sentence_that_holds_them():
     """The sentence of a keyword is matched as a text of its own: ^ is
-    its start, and a match may not run on into the next sentence."""
+    its start, a match may not run on into the next sentence, and a line
+    break alone ends no sentence (a blank line does)."""
     daemon, path = triage_daemon("sentences", RULES_SENTENCES)
     cases = [("s1", "收费不对。退款到现在还没到账。", True),
              ("s2", "Wrong fee. Refund never arrived", True),
              ("s3", "退款！等了很久没人理", False),
              ("s4", "Refund? Never heard back", False),
-             ("s5", "Wrong fee\n退款没到账", True)]
+             ("s5", "Wrong fee\n\n退款没到账", True),
+             ("s6", "Wrong fee, and the\n退款没到账", False),
+             ("s7", "收费不对。\n退款没到账", True)]
     for ref, description, late in cases:
         record = submit(daemon, ref, description)
         tags = record.get("triage", {}).get("tags", [])
