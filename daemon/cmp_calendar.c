@@ -73,6 +73,25 @@ typedef struct
     s_span_t span[CMP_CALENDAR_INTERVALS]; //  As s_spans returns them
 } s_cached_t;
 
+//  The last results of the working-time arithmetic: the complaints of a
+//  batch start their clocks at the same instant, and so ask the same
+//  questions again. A slot holds one result, by a hash of the question.
+#define MEMO_SLOTS 256
+typedef enum
+{
+    M_NONE,
+    M_WORK_BETWEEN,
+    M_ADD_WORK,
+    M_ADD_WORKDAYS
+} s_question_t;
+typedef struct
+{
+    s_question_t question; //  M_NONE: the slot is free
+    int64_t first;         //  The arguments
+    int64_t second;
+    int64_t result;
+} s_memo_t;
+
 //  A day with no working time
 static const s_hours_t s_no_hours;
 
@@ -88,6 +107,7 @@ struct _cmp_calendar_t
     s_days_t workdays;     //  Make-up working days
     UCalendar *ucal;       //  ICU calendar in the zone; only under mutex
     s_cached_t *cache;     //  CACHE_DAYS days' spans; only under mutex
+    s_memo_t *memo;        //  MEMO_SLOTS results; only under mutex
     int64_t offset;        //  Zone offset last found; only under mutex
     int64_t offset_from;   //  First instant it holds for
     int64_t offset_until;  //  First instant it does not (none at first)
@@ -570,6 +590,8 @@ cmp_calendar_new (cmp_yaml_t *yaml, yaml_node_t *node, const char *name)
     assert (self->cache);
     for (int slot = 0; slot < CACHE_DAYS; slot++)
         self->cache[slot].day = INT_MIN;
+    self->memo = (s_memo_t *) zmalloc (MEMO_SLOTS * sizeof (s_memo_t));
+    assert (self->memo);
     size_t errors = cmp_yaml_errors (yaml);
 
     static const char *const keys[] = {"zone",     "hours",         "holidays",
@@ -645,6 +667,7 @@ cmp_calendar_destroy (cmp_calendar_t **self_p)
             ucal_close (self->ucal);
         pthread_mutex_destroy (&self->mutex);
         free (self->cache);
+        free (self->memo);
         free (self->holidays.day);
         free (self->workdays.day);
         zstr_free (&self->zone);
@@ -794,6 +817,34 @@ s_spans (cmp_calendar_t *self, int day, s_span_t *spans)
     return cached->count;
 }
 
+//  The memo slot of a question; under the mutex
+static s_memo_t *
+s_memo (cmp_calendar_t *self,
+        s_question_t question,
+        int64_t first,
+        int64_t second)
+{
+    uint64_t hash = ((uint64_t) first * 0x9E3779B97F4A7C15ULL)
+                    ^ ((uint64_t) second * 0xC2B2AE3D27D4EB4FULL)
+                    ^ (uint64_t) question;
+    return &self->memo[(hash ^ (hash >> 32)) % MEMO_SLOTS];
+}
+
+//  True, with its result, if the memo holds the question; under the mutex
+static bool
+s_recall (s_memo_t *memo,
+          s_question_t question,
+          int64_t first,
+          int64_t second,
+          int64_t *result)
+{
+    if (memo->question != question || memo->first != first
+        || memo->second != second)
+        return false;
+    *result = memo->result;
+    return true;
+}
+
 void
 cmp_calendar_local (cmp_calendar_t *self,
                     int64_t at,
@@ -848,6 +899,11 @@ cmp_calendar_work_between (cmp_calendar_t *self, int64_t from, int64_t to)
         return 0;
     int64_t total = 0;
     pthread_mutex_lock (&self->mutex);
+    s_memo_t *memo = s_memo (self, M_WORK_BETWEEN, from, to);
+    if (s_recall (memo, M_WORK_BETWEEN, from, to, &total)) {
+        pthread_mutex_unlock (&self->mutex);
+        return total;
+    }
     int day = s_day_of (self, from);
     int last = s_day_of (self, to);
     if (last - day >= CMP_CALENDAR_HORIZON)
@@ -864,6 +920,7 @@ cmp_calendar_work_between (cmp_calendar_t *self, int64_t from, int64_t to)
                 total += high - low;
         }
     }
+    *memo = (s_memo_t){M_WORK_BETWEEN, from, to, total};
     pthread_mutex_unlock (&self->mutex);
     return total;
 }
@@ -879,6 +936,12 @@ cmp_calendar_add_work (cmp_calendar_t *self, int64_t start, int64_t work)
     start = s_clamp (start);
     int64_t result = INT64_MAX;
     pthread_mutex_lock (&self->mutex);
+    s_memo_t *memo = s_memo (self, M_ADD_WORK, start, work);
+    if (s_recall (memo, M_ADD_WORK, start, work, &result)) {
+        pthread_mutex_unlock (&self->mutex);
+        return result;
+    }
+    int64_t asked = work;
     int day = s_day_of (self, start);
     for (int days = 0; days < CMP_CALENDAR_HORIZON && result == INT64_MAX;
          days++, day++) {
@@ -898,6 +961,7 @@ cmp_calendar_add_work (cmp_calendar_t *self, int64_t start, int64_t work)
             work -= spans[index].end - from;
         }
     }
+    *memo = (s_memo_t){M_ADD_WORK, start, asked, result};
     pthread_mutex_unlock (&self->mutex);
     return result;
 }
@@ -913,6 +977,11 @@ cmp_calendar_add_workdays (cmp_calendar_t *self, int64_t start, int days)
     start = s_clamp (start);
     int64_t result = INT64_MAX;
     pthread_mutex_lock (&self->mutex);
+    s_memo_t *memo = s_memo (self, M_ADD_WORKDAYS, start, days);
+    if (s_recall (memo, M_ADD_WORKDAYS, start, days, &result)) {
+        pthread_mutex_unlock (&self->mutex);
+        return result;
+    }
     int day = s_day_of (self, start);
     int limit = day + CMP_CALENDAR_HORIZON;
 
@@ -952,6 +1021,7 @@ cmp_calendar_add_workdays (cmp_calendar_t *self, int64_t start, int days)
             }
         }
     }
+    *memo = (s_memo_t){M_ADD_WORKDAYS, start, days, result};
     pthread_mutex_unlock (&self->mutex);
     return result;
 }
@@ -1397,10 +1467,11 @@ cmp_calendar_test (bool verbose)
         assert (result == NULL);
     }
 
-    //  The caches (days' spans, the zone offset) give the answers a fresh
-    //  calendar gives, whatever came before: two Berlin calendars are asked
-    //  the same over four years (days that share a slot, both DST changes
-    //  each year), one in order, one in a scrambled order
+    //  The caches (days' spans, the zone offset, the memo of results) give
+    //  the answers a fresh calendar gives, whatever came before: two
+    //  Berlin calendars are asked the same over four years (days that
+    //  share a slot, both DST changes each year), one in order, one in a
+    //  scrambled order that asks each point's questions twice
     {
         enum
         {
@@ -1429,8 +1500,15 @@ cmp_calendar_test (bool verbose)
                   local.offset + (cmp_calendar_working (self, at) ? 1 : 0)};
                 if (round == 0)
                     memcpy (answers[point], got, sizeof (got));
-                else
+                else {
                     assert (memcmp (answers[point], got, sizeof (got)) == 0);
+                    int64_t again[3] = {
+                      cmp_calendar_add_work (self, at, 5 * 3600000),
+                      cmp_calendar_add_workdays (self, at, 1 + point % 15),
+                      cmp_calendar_work_between (self, at, at + 9 * DAY_MS)};
+                    assert (memcmp (answers[point], again, sizeof (again))
+                            == 0);
+                }
             }
             cmp_calendar_destroy (&self);
         }
